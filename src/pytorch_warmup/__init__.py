@@ -1,0 +1,44 @@
+r"""Learning-rate warmup for PyTorch.
+
+A warmup multiplies the learning rate set by any LR scheduler by a factor
+:math:`\omega_t \in (0, 1]` during the first iterations of training. This
+package implements the schedules of Ma & Yarats, "On the adequacy of untuned
+warmup for adaptive optimization" (AAAI 2021):
+
+* :class:`LinearWarmup` and :class:`ExponentialWarmup`, with a chosen period;
+* :class:`UntunedLinearWarmup` and :class:`UntunedExponentialWarmup`, whose
+  period follows from Adam's :math:`\beta_2`;
+* :class:`RAdamWarmup`, the warmup implied by RAdam.
+
+Example:
+    >>> import torch
+    >>> import pytorch_warmup as warmup
+    >>> model = torch.nn.Linear(4, 1)
+    >>> opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    >>> cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10_000)
+    >>> warmup_scheduler = warmup.UntunedLinearWarmup(opt)  # 2000 steps
+    >>> for _ in range(3):
+    ...     opt.step()
+    ...     with warmup_scheduler.dampening():
+    ...         cosine.step()
+"""
+
+from .base import BaseWarmup, ExponentialWarmup, LinearWarmup, WarmupWarning
+from .radam import RAdamWarmup, get_offset, rho_fn, rho_inf_fn
+from .untuned import UntunedExponentialWarmup, UntunedLinearWarmup
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "BaseWarmup",
+    "ExponentialWarmup",
+    "LinearWarmup",
+    "RAdamWarmup",
+    "UntunedExponentialWarmup",
+    "UntunedLinearWarmup",
+    "WarmupWarning",
+    "__version__",
+    "get_offset",
+    "rho_fn",
+    "rho_inf_fn",
+]
