@@ -25,6 +25,7 @@ Example:
 
 from .base import BaseWarmup, ExponentialWarmup, LinearWarmup, WarmupWarning
 from .radam import RAdamWarmup, get_offset, rho_fn, rho_inf_fn
+from .scheduler import WarmupLR
 from .untuned import UntunedExponentialWarmup, UntunedLinearWarmup
 
 __version__ = "1.0.0"
@@ -36,6 +37,7 @@ __all__ = [
     "RAdamWarmup",
     "UntunedExponentialWarmup",
     "UntunedLinearWarmup",
+    "WarmupLR",
     "WarmupWarning",
     "__version__",
     "get_offset",
