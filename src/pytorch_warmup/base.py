@@ -148,13 +148,19 @@ class _Dampening:
             try:
                 groups, step, factors = warmup._plan(None)
             except BaseException:
-                _lr.write(warmup.optimizer.param_groups, warmup._dampened)
+                self._restore()
                 raise
             _lr.record(groups, warmup.lrs)
             warmup.last_step = step
             _lr.scale(groups, factors)
         else:
-            _lr.write(warmup.optimizer.param_groups, warmup._dampened)
+            self._restore()
+
+    def _restore(self) -> None:
+        """Put back the dampened learning rates the optimizer had before entry."""
+        dampened = self._warmup._dampened
+        # If the block added a param group, the groups that existed are restored.
+        _lr.write(self._warmup.optimizer.param_groups[: len(dampened)], dampened)
 
 
 class BaseWarmup:
@@ -305,7 +311,7 @@ class BaseWarmup:
         """Check everything a step needs, before anything changes."""
         if step is None:
             step = self.last_step + 1
-            if type(step) is not int:
+            if type(step) is not int or step < 0:
                 step = _check_last_step(self.last_step, "warmup.last_step") + 1
         else:
             step = _as_int(step, "step")
