@@ -37,7 +37,16 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs doctest
+
+# The manual: -E rereads every page so that no warning hides in an incremental build.
+SPHINX := $(BIN)/sphinx-build -E -W --keep-going
+
+docs: $(STAMP)
+	$(SPHINX) -q -b html docs docs/_build/html
+
+doctest: $(STAMP)
+	$(SPHINX) -b doctest docs docs/_build/doctest
 
 demo: $(STAMP)
 	$(BIN)/pytorch-warmup demo --output demo-output

@@ -1,0 +1,128 @@
+"""Sphinx configuration of the pytorch-warmup manual.
+
+Build with ``make docs`` (HTML) and ``make doctest`` (runs every example).
+"""
+
+from __future__ import annotations
+
+import doctest
+import inspect
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+import pytorch_warmup
+
+project = "pytorch-warmup"
+author = "the pytorch-warmup contributors"
+copyright = "the pytorch-warmup contributors; MIT License"
+release = pytorch_warmup.__version__
+version = release
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.doctest",
+    "sphinx.ext.viewcode",
+]
+
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+root_doc = "index"
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+
+# -- MyST: $...$ and $$...$$ maths, ::: fences, heading anchors ---------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# -- autodoc + napoleon: the API reference comes from the docstrings ----------
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"
+autodoc_default_options: dict[str, Any] = {"show-inheritance": True}
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_rtype = False
+napoleon_attr_annotations = True
+
+# Every reference must resolve: a broken cross-reference is a warning, and the
+# build runs with -W. Types from outside the project (torch, typing) have no
+# target here, because the build does not reach the network for intersphinx.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:class", r"(torch|typing|collections|types|numpy|matplotlib|argparse)\..*"),
+    (r"py:class", r"(Optimizer|Tensor|LR|LRScheduler|Any|Sequence|Mapping|TracebackType)"),
+    (r"py:class", r"pytorch_warmup\.base\._Dampening"),  # documented by dampening()
+    (r"py:class", r"(optional|callable)"),
+    (r"py:(obj|class)", r"pytorch_warmup\._lr\.LR"),
+]
+
+# -- doctest: only the examples written with the doctest directives run here;
+# the docstrings' own examples already run under pytest --doctest-modules.
+doctest_test_doctest_blocks = ""
+# Exception messages are compared too (Sphinx ignores them by default).
+doctest_default_flags = (
+    doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
+)
+doctest_global_setup = """
+import torch
+torch.manual_seed(0)
+"""
+
+# -- HTML ----------------------------------------------------------------------
+html_theme = "furo"
+html_title = f"pytorch-warmup {release}"
+html_static_path: list[str] = []
+
+_logger = logging.getLogger(__name__)
+
+
+def _check_api_coverage(app: Sphinx, env: Any) -> None:
+    """Warn (an error under -W) for a public name the API reference does not document."""
+    if app.builder.name not in {"html", "dirhtml", "doctest"}:
+        return
+    objects = env.get_domain("py").objects
+    for name in pytorch_warmup.__all__:
+        obj = getattr(pytorch_warmup, name)
+        if name.startswith("__") or inspect.ismodule(obj):
+            continue
+        if f"pytorch_warmup.{name}" not in objects:
+            _logger.warning(
+                "pytorch_warmup.%s is in pytorch_warmup.__all__ but the API reference "
+                "(docs/api.md) does not document it",
+                name,
+            )
+
+
+def _resolve_reexported(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve references to names that the API reference documents at the package level.
+
+    The public names are defined in submodules (``pytorch_warmup.base.LinearWarmup``) but
+    documented where users import them from (``pytorch_warmup.LinearWarmup``). A docstring
+    of a submodule that says ``BaseWarmup.warmup_factor``, or a reference to the full
+    submodule path, is resolved against the package-level entry.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target: str = node["reftarget"]
+    candidates = []
+    if (node.get("py:module") or "").startswith("pytorch_warmup"):
+        candidates.append(f"pytorch_warmup.{target}")
+    parts = target.split(".")
+    if parts[0] == "pytorch_warmup":
+        candidates += ["pytorch_warmup." + ".".join(parts[i:]) for i in range(2, len(parts))]
+    domain = env.get_domain("py")
+    for candidate in candidates:
+        if candidate in domain.objects:
+            return domain.resolve_xref(
+                env, node["refdoc"], app.builder, node["reftype"], candidate, node, contnode
+            )
+    return None
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("env-updated", _check_api_coverage)
+    app.connect("missing-reference", _resolve_reexported)
+    return {"parallel_read_safe": True}
