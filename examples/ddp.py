@@ -1,0 +1,44 @@
+"""DDP on CPU with a warmup: run with ``torchrun --nproc-per-node 2 examples/ddp.py``.
+
+Each rank builds the same optimizer, LR scheduler and warmup; WarmupLR steps them,
+so every rank uses the same learning rates. Rank 0 prints them, one line per step.
+"""
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+import pytorch_warmup as warmup
+
+
+def main() -> None:
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    model = DistributedDataParallel(torch.nn.Linear(3, 1))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    scheduler = warmup.WarmupLR(
+        torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5),
+        warmup.LinearWarmup(optimizer, warmup_period=5),
+    )
+    gen = torch.Generator().manual_seed(rank)
+    for step in range(10):
+        lr = torch.tensor([optimizer.param_groups[0]["lr"]], dtype=torch.float64)
+        lrs = [torch.zeros_like(lr) for _ in range(dist.get_world_size())]
+        dist.all_gather(lrs, lr)
+        if rank == 0:
+            print("step", step, *(repr(x.item()) for x in lrs))
+        x = torch.randn(8, 3, generator=gen)
+        loss = torch.nn.functional.mse_loss(model(x), x.sum(dim=1, keepdim=True))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    if rank == 0:
+        print("ranks agree; final lr", optimizer.param_groups[0]["lr"])
+    dist.barrier()  # let every rank finish before the process group goes away
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
