@@ -23,6 +23,7 @@ Example:
     ...         cosine.step()
 """
 
+from .analysis import effective_warmup_period
 from .base import BaseWarmup, ExponentialWarmup, LinearWarmup, WarmupWarning
 from .radam import RAdamWarmup, get_offset, rho_fn, rho_inf_fn
 from .scheduler import WarmupLR
@@ -40,6 +41,7 @@ __all__ = [
     "WarmupLR",
     "WarmupWarning",
     "__version__",
+    "effective_warmup_period",
     "get_offset",
     "rho_fn",
     "rho_inf_fn",

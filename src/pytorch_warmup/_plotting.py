@@ -1,0 +1,160 @@
+r"""Figures of the command line, drawn with matplotlib (imported only when called).
+
+Every figure has a fixed size in pixels (``width`` x ``height`` at :data:`DPI`),
+so its files are reproducible and testable; nothing here touches pyplot's
+global state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DPI", "FIGURE_SIZE", "plot_curves", "plot_periods", "plot_schedules"]
+
+DPI = 100
+"""Dots per inch of every figure."""
+
+FIGURE_SIZE = (800, 500)
+"""Width and height in pixels of a figure with one panel."""
+
+_STYLES: dict[str, dict[str, Any]] = {
+    "linear": {"color": "tab:blue", "label": "untuned linear"},
+    "exponential": {"color": "tab:orange", "label": "untuned exponential"},
+    "radam": {"color": "tab:green", "label": "RAdam"},
+}
+
+
+def _figure(panels: int = 1) -> Any:
+    """A new figure of ``panels`` side-by-side panels (without pyplot)."""
+    from matplotlib.figure import Figure
+
+    width, height = FIGURE_SIZE
+    return Figure(figsize=(width * panels / DPI, height / DPI), dpi=DPI, layout="constrained")
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.savefig(path, dpi=DPI, metadata=_metadata(path))
+
+
+def _metadata(path: Path) -> dict[str, Any] | None:
+    # No creation date or software version in the file: the same figure gives
+    # the same bytes, which keeps the committed images stable.
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        return {"Software": None}
+    if suffix == ".pdf":
+        return {"Creator": None, "Producer": None, "CreationDate": None}
+    if suffix == ".svg":
+        return {"Date": None, "Creator": None}
+    return None
+
+
+def plot_schedules(
+    curves: Mapping[float, Mapping[str, Sequence[float]]], path: Path, steps: int
+) -> None:
+    r"""Draw :math:`\omega_t` against :math:`t` for each :math:`\beta_2`, one panel each.
+
+    Args:
+        curves: For each :math:`\beta_2`, the factors of each schedule (name ->
+            :math:`\omega_1, \dots, \omega_{\mathrm{steps}}`).
+        path: The output file (``.png``, ``.pdf`` or ``.svg``).
+        steps: The number of steps drawn.
+    """
+    fig = _figure(len(curves))
+    axes = fig.subplots(1, len(curves), sharey=True, squeeze=False)[0]
+    t = range(1, steps + 1)
+    for ax, (beta2, by_schedule) in zip(axes, curves.items(), strict=True):
+        for name, factors in by_schedule.items():
+            ax.plot(t, factors, linewidth=2, **_STYLES[name])
+        ax.set_title(rf"$\beta_2 = {beta2:g}$")
+        ax.set_xlabel("iteration $t$")
+        ax.set_xlim(0, steps)
+        ax.set_ylim(0, 1.05)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(r"warmup factor $\omega_t$")
+    axes[0].legend(loc="lower right")
+    _save(fig, path)
+
+
+def plot_periods(
+    betas: Sequence[float], periods: Mapping[str, Sequence[float]], path: Path
+) -> None:
+    r"""Draw the effective warmup period against :math:`1 - \beta_2` (log scale).
+
+    The left panel shows :math:`\mathcal{T}(\omega)` (log-log), the right one
+    :math:`\mathcal{T}(\omega) \cdot (1 - \beta_2)`, where the schedules differ visibly.
+
+    Args:
+        betas: The :math:`\beta_2` values.
+        periods: For each schedule, :math:`\mathcal{T}(\omega)` at each :math:`\beta_2`.
+        path: The output file (``.png``, ``.pdf`` or ``.svg``).
+    """
+    fig = _figure(2)
+    left, right = fig.subplots(1, 2)
+    x = [1.0 - b for b in betas]
+    left.plot(x, [1.0 / v for v in x], color="0.5", linestyle=":", label=r"$(1-\beta_2)^{-1}$")
+    right.axhline(1.0, color="0.5", linestyle=":", label=r"$(1-\beta_2)^{-1}$")
+    for name, values in periods.items():
+        style = {"marker": "o", "markersize": 4, "linewidth": 1.5, **_STYLES[name]}
+        left.plot(x, values, **style)
+        right.plot(x, [v * e for v, e in zip(values, x, strict=True)], **style)
+    left.set_yscale("log")
+    left.set_ylabel(r"effective warmup period $\mathcal{T}(\omega)$")
+    right.set_ylabel(r"$\mathcal{T}(\omega) \cdot (1-\beta_2)$")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$1 - \beta_2$")
+        ax.grid(alpha=0.3, which="both")
+    right.legend()
+    _save(fig, path)
+
+
+def _smooth(values: Sequence[float], window: int) -> list[float]:
+    """Trailing moving average (NaN-aware: a NaN poisons only its own window)."""
+    out: list[float] = []
+    total = 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        n = min(i + 1, window)
+        out.append(total / n if math.isfinite(total) else math.nan)
+    return out
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    path: Path,
+    *,
+    ylabel: str,
+    title: str,
+    smooth: int = 1,
+    log_y: bool = False,
+) -> None:
+    """Draw one curve per configuration against the step.
+
+    Args:
+        curves: Configuration name -> value at each step.
+        path: The output file (``.png``, ``.pdf`` or ``.svg``).
+        ylabel: The y-axis label.
+        title: The figure title.
+        smooth: Width of the trailing moving average (1: none).
+        log_y: Use a log scale for the y axis.
+    """
+    fig = _figure()
+    ax = fig.subplots()
+    for i, (name, values) in enumerate(curves.items()):
+        y = _smooth(values, smooth) if smooth > 1 else list(values)
+        style = "--" if "optimizer" in name else "-"
+        ax.plot(range(1, len(y) + 1), y, style, color=f"C{i}", linewidth=1.5, label=name)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    _save(fig, path)

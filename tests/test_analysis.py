@@ -1,0 +1,171 @@
+"""Tests of pytorch_warmup.analysis: the effective warmup period against exact references."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import pytest
+
+import pytorch_warmup
+from pytorch_warmup import (
+    ExponentialWarmup,
+    LinearWarmup,
+    effective_warmup_period,
+    get_offset,
+    rho_inf_fn,
+)
+from pytorch_warmup.analysis import _radam_factor_sum
+
+# --- closed forms ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tau", [1, 2, 3, 7, 10, 200, 2000, 12345])
+def test_linear_equals_exact_rational_sum(tau: int) -> None:
+    exact = sum((1 - Fraction(min(t, tau), tau) for t in range(1, tau + 1)), Fraction(0))
+    assert exact == Fraction(tau - 1, 2)
+    assert effective_warmup_period("linear", warmup_period=tau) == float(exact)
+
+
+@pytest.mark.parametrize(
+    ("beta2", "tau"), [(0.999, 2000), (0.99, 200), (0.7, 6), (0.9, 20), (0.0001, 2)]
+)
+def test_linear_untuned_uses_floor_of_two_over_one_minus_beta2(beta2: float, tau: int) -> None:
+    assert effective_warmup_period("linear", beta2=beta2) == (tau - 1) / 2
+
+
+def _exponential_reference(tau: int) -> mpmath.mpf:
+    with mpmath.workdps(50):
+        q = mpmath.exp(-mpmath.mpf(1) / tau)
+        return q / (1 - q)  # sum_{t>=1} q^t
+
+
+@pytest.mark.parametrize("tau", [1, 2, 3, 10, 100, 1000, 10**6, 10**9])
+def test_exponential_matches_high_precision_geometric_series(tau: int) -> None:
+    value = effective_warmup_period("exponential", warmup_period=tau)
+    # 1/expm1(1/tau): expm1 and the division are each correctly rounded to within
+    # an ulp, so 4 ulp of relative tolerance is ample.
+    assert value == pytest.approx(float(_exponential_reference(tau)), rel=4 * 2**-52)
+
+
+def test_exponential_series_summed_term_by_term() -> None:
+    with mpmath.workdps(30):
+        summed = mpmath.nsum(lambda t: mpmath.exp(-t / mpmath.mpf(7)), [1, mpmath.inf])
+    assert effective_warmup_period("exponential", warmup_period=7) == pytest.approx(
+        float(summed), rel=1e-15
+    )
+
+
+@pytest.mark.parametrize(("beta2", "tau"), [(0.999, 1000), (0.99, 100), (0.7, 3)])
+def test_exponential_untuned_period(beta2: float, tau: int) -> None:
+    assert effective_warmup_period("exponential", beta2=beta2) == 1 / math.expm1(1 / tau)
+
+
+def test_exponential_is_about_tau_minus_half() -> None:
+    # 1/(e^x - 1) = 1/x - 1/2 + x/12 - ...
+    assert effective_warmup_period("exponential", warmup_period=1000) == pytest.approx(
+        1000 - 0.5 + 1 / 12000, abs=1e-9
+    )
+
+
+# --- RAdam: a series without closed form -------------------------------------------
+
+
+def _radam_reference(beta2: float) -> mpmath.mpf:
+    """sum_t (1 - omega_t) at 40 digits, beta2 taken as its exact binary value."""
+    with mpmath.workdps(40):
+        b = mpmath.mpf(beta2)
+        rho_inf = 2 / (1 - b) - 1
+        t = get_offset(beta2, rho_inf_fn(beta2))
+        total = mpmath.mpf(0)
+        while True:
+            bt = b**t
+            rho = rho_inf - 2 * t * bt / (1 - bt)
+            omega = mpmath.sqrt(
+                (rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)
+            )
+            total += 1 - omega
+            if 1 - omega < mpmath.mpf(10) ** -30 * total:
+                return total
+            t += 1
+
+
+@pytest.mark.parametrize(
+    ("beta2", "expected"),
+    [(0.7, "2.91225170205826096"), (0.9, "9.89348564670587837"), (0.99, "102.862847102183262")],
+)
+def test_radam_matches_high_precision_sum(beta2: float, expected: str) -> None:
+    reference = _radam_reference(beta2)
+    assert float(reference) == pytest.approx(float(expected), rel=1e-17)
+    # Measured error is below 1 ulp; allow about 4.5.
+    assert effective_warmup_period("radam", beta2=beta2) == pytest.approx(
+        float(reference), rel=1e-15
+    )
+
+
+@pytest.mark.parametrize("beta2", [0.8, 0.99, 0.999])
+def test_radam_agrees_with_the_core_factor_summed_directly(beta2: float) -> None:
+    steps = int(60 / (1 - beta2))  # far past convergence
+    assert effective_warmup_period("radam", beta2=beta2) == pytest.approx(
+        _radam_factor_sum(beta2, steps), rel=1e-13
+    )
+
+
+def test_radam_period_is_close_to_one_over_one_minus_beta2() -> None:
+    assert effective_warmup_period("radam", beta2=0.999) == pytest.approx(1029.3246785494426)
+    ratios = [effective_warmup_period("radam", beta2=b) * (1 - b) for b in (0.999, 0.9999)]
+    assert ratios == pytest.approx([1.0293246785, 1.0291864975], abs=1e-9)
+
+
+# --- factor functions ---------------------------------------------------------------
+
+
+def test_factor_function_of_a_warmup_class() -> None:
+    factor = LinearWarmup.warmup_factor
+    value = effective_warmup_period(lambda s: factor(None, s, 50), steps=100)  # type: ignore[arg-type]
+    assert value == 24.5
+    expo = ExponentialWarmup.warmup_factor
+    summed = effective_warmup_period(lambda s: expo(None, s, 10), steps=2000)  # type: ignore[arg-type]
+    assert summed == pytest.approx(effective_warmup_period("exponential", warmup_period=10))
+
+
+def test_factor_function_with_zero_steps() -> None:
+    assert effective_warmup_period(lambda s: 0.0, steps=0) == 0.0
+
+
+def test_public_name() -> None:
+    assert pytorch_warmup.effective_warmup_period is effective_warmup_period
+    assert "effective_warmup_period" in pytorch_warmup.__all__
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (("cosine",), {"beta2": 0.99}, ValueError, r"schedule must be one of .*'cosine'"),
+        ((3,), {"beta2": 0.99}, TypeError, "schedule must be a str or a function, got 3"),
+        (("linear",), {}, ValueError, "exactly one of beta2 and warmup_period"),
+        (("linear",), {"beta2": 0.9, "warmup_period": 5}, ValueError, "exactly one of"),
+        (("exponential",), {"warmup_period": 0}, ValueError, "positive int, got 0"),
+        (("linear",), {"warmup_period": True}, TypeError, "warmup_period must be an int"),
+        (("linear",), {"warmup_period": 2.0}, TypeError, "warmup_period must be an int"),
+        (("linear",), {"beta2": 1.0}, ValueError, r"beta2 must be in \(0, 1\), got 1.0"),
+        (("linear",), {"beta2": -0.5}, ValueError, r"beta2 must be in \(0, 1\), got -0.5"),
+        (("linear",), {"beta2": "0.9"}, TypeError, "beta2 must be a float"),
+        (("radam",), {}, ValueError, "needs beta2"),
+        (("radam",), {"beta2": 0.5}, ValueError, "greater than 0.6 .* got 0.5"),
+        (("radam",), {"beta2": 0.99, "warmup_period": 3}, ValueError, "no warmup_period"),
+        (("radam",), {"beta2": 0.99, "steps": 3}, ValueError, "steps only applies"),
+        ((lambda s: 1.0,), {}, ValueError, "needs steps"),
+        ((lambda s: 1.0,), {"steps": -1}, ValueError, "steps must be >= 0, got -1"),
+        ((lambda s: 1.0,), {"steps": 3, "beta2": 0.9}, ValueError, "neither beta2"),
+    ],
+)
+def test_bad_arguments(
+    args: tuple[object, ...], kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        effective_warmup_period(*args, **kwargs)  # type: ignore[arg-type]

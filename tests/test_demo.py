@@ -1,0 +1,173 @@
+"""Tests of the demo: a few steps of the real training, through the command line."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from pytorch_warmup import rho_inf_fn
+from pytorch_warmup._demo import (
+    CONFIGURATIONS,
+    DemoSettings,
+    RunResult,
+    format_markdown,
+    format_table,
+    prepare_data,
+    summarize,
+    train_run,
+)
+from pytorch_warmup.cli import main, warmup_factors
+
+TINY = DemoSettings(steps=4, seeds=1, eval_batches=1, batch_size=4, context=16, threads=1)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[torch.Tensor, torch.Tensor, int]:
+    return prepare_data(TINY)
+
+
+def test_tiny_demo_through_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out" / "demo"
+    argv = ["demo", "--steps", "3", "--seeds", "2", "--output", str(out), "--no-progress"]
+    assert main([*argv, "--batch-size", "4", "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    table = printed.split("\n\n")[1].splitlines()
+    assert table[0].split() == ["configuration", "train", "loss", "val", "loss", "s/run"]
+    assert [row[:19].strip() for row in table[2:]] == list(CONFIGURATIONS)
+
+    with (out / "results.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["configuration"] for r in rows] == list(CONFIGURATIONS)
+    assert {r["seeds"] for r in rows} == {"2"}
+    for r in rows:
+        assert 0 < float(r["train_loss_mean"]) < 10
+        assert float(r["val_loss_std"]) >= 0
+
+    markdown = (out / "results.md").read_text().splitlines()
+    assert markdown[0] == "| configuration | train loss | val loss | s/run |"
+    assert [line.split(" | ")[0] for line in markdown[2:]] == [f"| {c}" for c in CONFIGURATIONS]
+
+    with (out / "history.csv").open(newline="") as f:
+        history = list(csv.reader(f))
+    assert history[0] == ["configuration", "seed", "step", "lr", "train_loss"]
+    keys = [(r[0], r[1], r[2]) for r in history[1:]]
+    assert keys == [(c, s, k) for s in "01" for c in CONFIGURATIONS for k in "123"]
+
+    for name in ("loss.png", "lr.png"):
+        with Image.open(out / name) as image:
+            image.load()
+            assert image.size == (800, 500)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history.csv", "loss.png", "lr.png", "results.csv", "results.md"
+    ]  # fmt: skip
+
+
+def test_every_configuration_starts_from_the_same_weights_and_batches(
+    data: tuple[torch.Tensor, torch.Tensor, int],
+) -> None:
+    runs = {c: train_run(c, 0, *data, TINY) for c in CONFIGURATIONS}
+    first = {c: r.losses[0] for c, r in runs.items()}
+    assert len(set(first.values())) == 1  # same init, same first batch, bit for bit
+    assert len({r.losses[1] for r in runs.values()}) == len(CONFIGURATIONS)  # then they differ
+    other_seed = train_run("no warmup", 1, *data, TINY)
+    assert other_seed.losses[0] != first["no warmup"]
+    again = train_run("untuned linear", 0, *data, TINY)
+    assert again.losses == runs["untuned linear"].losses
+    assert (again.train_loss, again.val_loss) == (
+        runs["untuned linear"].train_loss,
+        runs["untuned linear"].val_loss,
+    )
+
+
+def test_learning_rates_are_cosine_times_the_warmup(
+    data: tuple[torch.Tensor, torch.Tensor, int],
+) -> None:
+    settings = DemoSettings(
+        steps=6, seeds=1, eval_batches=1, batch_size=2, context=8, lr=0.02, beta2=0.99
+    )
+    lr, eta_min, steps = settings.lr, settings.lr / 10, settings.steps
+    cosine = [eta_min + (lr - eta_min) * (1 + math.cos(math.pi * k / steps)) / 2 for k in range(6)]
+    factors = {
+        "no warmup": [1.0] * 6,
+        "untuned linear": [(k + 1) / 200 for k in range(6)],
+        "untuned exponential": [-math.expm1(-(k + 1) / 100) for k in range(6)],
+        "RAdam warmup": warmup_factors("radam", 0.99, 6),
+        "RAdam optimizer": [1.0] * 6,
+    }
+    assert rho_inf_fn(0.99) == pytest.approx(199)
+    for config in CONFIGURATIONS:
+        run = train_run(config, 0, *data, settings)
+        expected = [c * f for c, f in zip(cosine, factors[config], strict=True)]
+        assert run.lrs == pytest.approx(expected, rel=1e-12), config
+
+
+def test_train_run_rejects_an_unknown_configuration(
+    data: tuple[torch.Tensor, torch.Tensor, int],
+) -> None:
+    with pytest.raises(ValueError, match=r"config must be one of .* got 'sgd'"):
+        train_run("sgd", 0, *data, TINY)
+
+
+def test_summary_and_tables() -> None:
+    results = [
+        RunResult("untuned linear", 0, train_loss=2.0, val_loss=2.5, seconds=10.0),
+        RunResult("no warmup", 0, train_loss=3.0, val_loss=3.0, seconds=12.0),
+        RunResult("untuned linear", 1, train_loss=2.5, val_loss=2.75, seconds=11.0),
+        RunResult("no warmup", 1, train_loss=3.5, val_loss=3.0, seconds=14.0),
+    ]
+    rows = summarize(results)
+    assert [r.config for r in rows] == ["no warmup", "untuned linear"]  # table order
+    assert (rows[1].runs, rows[1].train_mean, rows[1].val_mean, rows[1].seconds) == (
+        2,
+        2.25,
+        2.625,
+        10.5,
+    )
+    assert rows[1].train_std == pytest.approx(math.sqrt(0.125))  # sample std of 2.0, 2.5
+    assert rows[0].val_std == 0.0
+    assert format_table(rows) == (
+        "configuration      train loss       val loss  s/run\n"
+        "--------------  -------------  -------------  -----\n"
+        "no warmup       3.250 ± 0.354  3.000 ± 0.000   13.0\n"
+        "untuned linear  2.250 ± 0.354  2.625 ± 0.177   10.5"
+    )
+    assert (
+        format_markdown(rows).splitlines()[2]
+        == "| no warmup | 3.250 ± 0.354 | 3.000 ± 0.000 | 13.0 |"
+    )
+
+
+def test_demo_on_a_text_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = tmp_path / "corpus.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    out = tmp_path / "o"
+    argv = ["demo", "--text", str(text), "--steps", "2", "--batch-size", "2", "-o", str(out)]
+    assert main([*argv, "--no-progress", "--quick", "--threads", "1"]) == 0
+    assert f"text: {text}" in capsys.readouterr().out
+    with (out / "history.csv").open(newline="") as f:
+        assert sum(1 for _ in f) == 1 + 2 * len(CONFIGURATIONS)
+
+
+def test_demo_on_a_too_short_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = tmp_path / "short.txt"
+    text.write_text("tiny", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--text", str(text), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "pytorch-warmup: error: --text: the text has 4 characters: too short for a context "
+        "of 64 with 10% held out for validation\n"
+    )
+
+
+def test_quick_settings() -> None:
+    quick = DemoSettings.quick()
+    assert (quick.steps, quick.seeds) == (250, 1)
+    assert DemoSettings.quick(lr=0.1).lr == 0.1
