@@ -5,12 +5,16 @@ Build with ``make docs`` (HTML) and ``make doctest`` (runs every example).
 
 from __future__ import annotations
 
+import argparse
 import doctest
+import functools
 import inspect
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 
 import pytorch_warmup
 
@@ -122,7 +126,38 @@ def _resolve_reexported(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
     return None
 
 
+class CommandHelp(SphinxDirective):
+    """``.. command-help:: [SUBCOMMAND]``: the ``--help`` text of ``pytorch-warmup``.
+
+    Generated from the command's own argument parser when the manual is built, so the
+    options listed in the manual are always those of the installed command.
+    """
+
+    optional_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        from pytorch_warmup.cli import build_parser
+
+        parser = build_parser()
+        if self.arguments:
+            name = self.arguments[0]
+            commands = next(
+                action.choices
+                for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction)
+            )
+            if name not in commands:
+                raise self.error(f"pytorch-warmup has no subcommand {name!r}")
+            parser = commands[name]
+        parser.formatter_class = functools.partial(argparse.HelpFormatter, width=88)
+        text = parser.format_help().rstrip()
+        block = nodes.literal_block(text, text)
+        block["language"] = "text"
+        return [block]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("command-help", CommandHelp)
     app.connect("env-updated", _check_api_coverage)
     app.connect("missing-reference", _resolve_reexported)
     return {"parallel_read_safe": True}
