@@ -4,6 +4,8 @@ Each rank builds the same optimizer, LR scheduler and warmup; WarmupLR steps the
 so every rank uses the same learning rates. Rank 0 prints them, one line per step.
 """
 
+import time
+
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -36,7 +38,10 @@ def main() -> None:
         scheduler.step()
     if rank == 0:
         print("ranks agree; final lr", optimizer.param_groups[0]["lr"])
-    dist.barrier()  # let every rank finish before the process group goes away
+    # Let every rank finish, and (a torch 2.13 gloo quirk) give the communication threads a
+    # moment to release the last all-reduce, before the process group goes away.
+    dist.barrier()
+    time.sleep(0.2)
     dist.destroy_process_group()
 
 

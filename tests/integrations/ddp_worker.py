@@ -7,6 +7,7 @@ Run by ``torch.multiprocessing`` from ``test_ddp.py``; each rank writes what it 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import torch
@@ -90,5 +91,11 @@ def run(rank: int, world_size: int, port: int, workdir: str, phase: str) -> None
             {"first": first, "lrs": lrs, "params": params},
             os.path.join(workdir, f"{phase}-rank{rank}.pt"),
         )
+        # torch 2.13 with gloo: a communication thread may still be releasing the last
+        # backward's all-reduce (which needs the GIL) when the process group is destroyed
+        # (which holds it), and the process hangs. Wait for every rank, then give those
+        # threads a moment.
+        dist.barrier()
+        time.sleep(0.2)
     finally:
         dist.destroy_process_group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_example(args: list[str], tmp_path: Path, timeout: float = 300) -> str:
+def run_example(args: list[str], tmp_path: Path, timeout: float = 180) -> str:
     """Run an example script (``args`` after the Python interpreter) and return its stdout."""
     env = {
         **os.environ,
@@ -35,18 +36,25 @@ def run_example(args: list[str], tmp_path: Path, timeout: float = 300) -> str:
         "PYTHONUNBUFFERED": "1",
         "GLOO_SOCKET_IFNAME": "lo",
     }
-    proc = subprocess.run(
+    # A session of its own, so that on timeout the script and its workers go together.
+    proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=tmp_path,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"{' '.join(args)} did not finish in {timeout} s\n{stdout}\n{stderr}")
     if proc.returncode != 0:
         pytest.fail(
             f"{' '.join(args)} exited with {proc.returncode}\n"
-            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+            f"--- stdout\n{stdout}\n--- stderr\n{stderr}"
         )
-    return proc.stdout
+    return stdout

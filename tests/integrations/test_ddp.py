@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import ddp_worker
@@ -25,10 +26,27 @@ def reference_lrs(steps: int) -> list[float]:
     ]
 
 
+def spawn_and_wait(phase: str, workdir: str, timeout: float = 120) -> None:
+    """Run ``ddp_worker.run`` on two processes; kill them and fail if they hang."""
+    context = mp.start_processes(
+        ddp_worker.run,
+        args=(2, free_port(), workdir, phase),
+        nprocs=2,
+        join=False,
+        start_method="spawn",
+    )
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"the DDP workers ({phase}) did not finish in {timeout} s")
+
+
 def test_ddp_ranks_agree_and_dcp_resume_reproduces_the_run(tmp_path: Path) -> None:
     workdir = str(tmp_path)
     for phase in ("full", "resume"):
-        mp.spawn(ddp_worker.run, args=(2, free_port(), workdir, phase), nprocs=2, join=True)
+        spawn_and_wait(phase, workdir)
     full = [torch.load(tmp_path / f"full-rank{r}.pt", weights_only=True) for r in (0, 1)]
     resumed = [torch.load(tmp_path / f"resume-rank{r}.pt", weights_only=True) for r in (0, 1)]
 
