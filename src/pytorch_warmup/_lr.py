@@ -16,7 +16,9 @@ recompile). The rules for tensors:
 
 from __future__ import annotations
 
+import ctypes
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -147,3 +149,352 @@ def to_like(value: LR, like: object) -> LR:
     if isinstance(value, Tensor):
         return float(value.item())
     return float(value)
+
+
+# -- the step path --------------------------------------------------------------
+#
+# The functions above handle any mix of learning rates, one group at a time.
+# ``Stepper`` runs the same operations on every step of ``dampening()`` and
+# ``dampen()``, but cheaply:
+#
+# * when no group holds a tensor, a few list operations and nothing else;
+# * when groups hold tensors, a layout of those tensors is built once and then
+#   reused while the same tensor objects stay in place (checked by identity on
+#   every step, which reads no tensor value). Each step then runs a fixed number
+#   of batched ``torch._foreach_*`` calls per (device, dtype) bucket, whatever
+#   the number of param groups.
+#
+# On CPU, ``_foreach_mul_`` by a Python number wraps the number into a tensor
+# for every group, which costs several times a copy; multiplying by a 0-dim
+# factor tensor (filled once per step) costs about as much as a copy. The factor
+# tensor holds the factor in the precision the Python-number path computes in
+# (float32 for float16, bfloat16 and float32; float64 for float64), so the
+# products are bit for bit the same. On other devices the Python number is
+# passed to one fused kernel launch.
+
+_PLAIN = frozenset((float, int))
+"""The learning-rate types handled without any per-group type dispatch."""
+
+_FACTOR_DTYPES = {
+    torch.float64: torch.float64,
+    torch.float32: torch.float32,
+    torch.float16: torch.float32,
+    torch.bfloat16: torch.float32,
+}
+"""For each lr dtype, the dtype in which a product with a Python number is computed."""
+
+
+class _Factor:
+    """A private 0-dim CPU tensor that holds a factor.
+
+    Setting it writes the tensor's memory through ``ctypes``: on CPU a
+    ``fill_`` costs about as much as the multiplication that follows, and this
+    tensor is never seen by anything but that multiplication.
+    """
+
+    __slots__ = ("_cell", "tensor")
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        self.tensor = torch.zeros((), dtype=dtype)
+        cell_type = ctypes.c_double if dtype == torch.float64 else ctypes.c_float
+        self._cell = cell_type.from_address(self.tensor.data_ptr())
+
+    def set(self, value: float) -> Tensor:
+        """Hold ``value`` (rounded to the tensor's dtype) and return the tensor."""
+        try:
+            self._cell.value = value
+        except TypeError:  # not a Python number: let torch convert it
+            self.tensor.fill_(value)
+        return self.tensor
+
+
+class _Bucket:
+    """Tensor learning rates on one device with one dtype."""
+
+    __slots__ = ("factors", "positions", "tensors")
+
+    def __init__(self, positions: list[int], tensors: list[Tensor]) -> None:
+        self.positions = positions  # indices of these groups in optimizer.param_groups
+        self.tensors = tensors
+        first = tensors[0]
+        dtype = _FACTOR_DTYPES.get(first.dtype)
+        # CPU: multiply by factor tensors; elsewhere by Python numbers, one launch.
+        self.factors: list[_Factor] | None = (
+            [_Factor(dtype)] if dtype is not None and first.device.type == "cpu" else None
+        )
+
+    def scale(self, factors: Sequence[float], uniform: bool) -> None:
+        """Multiply the bucket's tensors in place by their factors."""
+        tensors = self.tensors
+        pool = self.factors
+        if uniform:
+            factor = factors[self.positions[0]]
+            if pool is None:
+                torch._foreach_mul_(tensors, factor)
+            else:
+                torch._foreach_mul_(tensors, pool[0].set(factor))
+            return
+        fs = [factors[i] for i in self.positions]
+        if pool is None:
+            torch._foreach_mul_(tensors, fs)
+            return
+        by_value: dict[tuple[float, float], list[Tensor]] = {}
+        for t, f in zip(tensors, fs, strict=True):
+            # copysign keeps 0.0 and -0.0 apart, as the one-by-one product would
+            by_value.setdefault((f, math.copysign(1.0, f)), []).append(t)
+        dtype = pool[0].tensor.dtype
+        while len(pool) < len(by_value):
+            pool.append(_Factor(dtype))
+        for cell, ((f, _), same) in zip(pool, by_value.items(), strict=False):
+            torch._foreach_mul_(same, cell.set(f))
+
+
+class _Layout:
+    """Where the tensor learning rates are, and the stores that go with them."""
+
+    __slots__ = (
+        "buckets",
+        "dampened",
+        "full",
+        "kinds",
+        "plain",
+        "positions",
+        "scratch",
+        "single",
+        "stores",
+        "tensors",
+    )
+
+    def __init__(
+        self,
+        cur: list[Any],
+        lrs: list[LR],
+        dampened: list[LR],
+        positions: list[int],
+    ) -> None:
+        self.kinds = list(map(type, cur))
+        self.positions = positions
+        self.full = len(positions) == len(cur)
+        self.plain = [i for i in range(len(cur)) if not isinstance(cur[i], Tensor)]
+        self.tensors: list[Tensor] = [cur[i] for i in positions]
+        self.stores: list[Tensor] = [lrs[i] for i in positions]  # type: ignore[misc]
+        self.scratch: list[Tensor] = [dampened[i] for i in positions]  # type: ignore[misc]
+        self.dampened = dampened
+        by_kind: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        for i, t in zip(positions, self.tensors, strict=True):
+            by_kind.setdefault((t.device, t.dtype), []).append(i)
+        self.buckets = [_Bucket(p, [cur[i] for i in p]) for p in by_kind.values()]
+        # The common case: every group holds a CPU tensor of one dtype.
+        only = self.buckets[0]
+        self.single: _Factor | None = (
+            only.factors[0]
+            if self.full and len(self.buckets) == 1 and only.factors is not None
+            else None
+        )
+
+    def matches(self, cur: list[Any], lrs: list[LR]) -> bool:
+        """Whether groups that mix tensors and numbers still hold the same tensors."""
+        if list(map(type, cur)) != self.kinds:
+            return False
+        pos = self.positions
+        return all(map(operator.is_, [cur[i] for i in pos], self.tensors)) and all(
+            map(operator.is_, [lrs[i] for i in pos], self.stores)
+        )
+
+    def scale(self, groups: _Groups, cur: list[Any], factors: Sequence[float]) -> None:
+        """Multiply the groups' learning rates (``cur``) in place by ``factors``."""
+        uniform = factors.count(factors[0]) == len(factors)
+        for bucket in self.buckets:
+            bucket.scale(factors, uniform)
+        for i in self.plain:
+            groups[i]["lr"] = cur[i] * factors[i]
+
+
+def _build_layout(cur: list[Any], lrs: list[LR], dampened: list[LR]) -> _Layout | None:
+    """A layout for these groups, or ``None`` when the stores need the general path.
+
+    The stores of a tensor learning rate must already be tensors of the same
+    dtype and device (what :func:`record` leaves behind), so that the batched
+    copies are exactly what the general path would do.
+    """
+    positions = [i for i, lr in enumerate(cur) if isinstance(lr, Tensor)]
+    if not positions or len(lrs) != len(cur) or len(dampened) != len(cur):
+        return None
+    for i in positions:
+        lr = cur[i]
+        for store in (lrs[i], dampened[i]):
+            if not (
+                isinstance(store, Tensor)
+                and store.dtype == lr.dtype
+                and store.device == lr.device
+                and store is not lr
+            ):
+                return None
+    return _Layout(cur, lrs, dampened, positions)
+
+
+def enter_plain(groups: _Groups, lrs: Sequence[LR]) -> list[LR] | None:
+    """Write ``lrs`` into the groups when neither holds a tensor.
+
+    Returns:
+        The learning rates the groups held (a new list), or ``None``, having
+        changed nothing, when a group or an entry of ``lrs`` is not a plain
+        number: then :meth:`Stepper.enter` does the work.
+    """
+    if len(groups) == 1:  # the common case, without building a list per step
+        group = groups[0]
+        cur = group["lr"]
+        lr = lrs[0]
+        if type(cur) in _PLAIN and type(lr) in _PLAIN:
+            group["lr"] = lr
+            return [cur]
+        return None
+    kept = [group["lr"] for group in groups]
+    if _PLAIN.issuperset(map(type, kept)) and _PLAIN.issuperset(map(type, lrs)):
+        for group, lr in zip(groups, lrs, strict=True):
+            group["lr"] = lr
+        return kept
+    return None
+
+
+def leave_plain(groups: _Groups, lrs: list[LR], factors: Sequence[float]) -> bool:
+    """Record the groups' learning rates in ``lrs`` and scale them, if all are plain numbers.
+
+    Returns:
+        Whether it did; ``False`` (having changed nothing) when a group holds a
+        tensor, and :meth:`Stepper.leave` must do the work.
+    """
+    if len(groups) == 1:
+        group = groups[0]
+        cur = group["lr"]
+        if type(cur) in _PLAIN:
+            lrs[0] = cur
+            group["lr"] = cur * factors[0]
+            return True
+        return False
+    values = [group["lr"] for group in groups]
+    if not _PLAIN.issuperset(map(type, values)):
+        return False
+    lrs[:] = values
+    _scale_plain(groups, values, factors)
+    return True
+
+
+def scale_plain(groups: _Groups, factors: Sequence[float]) -> bool:
+    """Scale the groups' learning rates by ``factors`` if all are plain numbers.
+
+    Returns:
+        Whether it did; ``False`` (having changed nothing) when a group holds a
+        tensor.
+    """
+    values = [group["lr"] for group in groups]
+    if not _PLAIN.issuperset(map(type, values)):
+        return False
+    _scale_plain(groups, values, factors)
+    return True
+
+
+class Stepper:
+    """The per-step work of a warmup on its optimizer's learning rates, for tensors.
+
+    Holds nothing but a cache derived from the groups, rebuilt whenever it no
+    longer matches them, so copying or pickling a warmup drops it.
+    """
+
+    __slots__ = ("_layout",)
+
+    def __init__(self) -> None:
+        self._layout: _Layout | None = None
+
+    def __reduce__(self) -> tuple[type[Stepper], tuple[()]]:
+        return (Stepper, ())
+
+    def _match(self, cur: list[Any], lrs: list[LR], dampened: list[LR]) -> _Layout | None:
+        layout = self._layout
+        if layout is None or dampened is not layout.dampened:
+            return None
+        if layout.full:
+            if all(map(operator.is_, cur, layout.tensors)) and all(
+                map(operator.is_, lrs, layout.stores)
+            ):
+                return layout
+            return None
+        return layout if layout.matches(cur, lrs) else None
+
+    def enter(self, groups: _Groups, lrs: list[LR], dampened: list[LR]) -> list[LR]:
+        """Keep the current learning rates and write the undampened ones ``lrs``.
+
+        Returns:
+            The list that now holds the learning rates the groups had (``dampened``,
+            updated, or a new list): the values to restore if the step fails.
+        """
+        cur = [group["lr"] for group in groups]
+        layout = self._match(cur, lrs, dampened)
+        if layout is None:
+            layout = self._layout = _build_layout(cur, lrs, dampened)
+            if layout is None:
+                record(groups, dampened)
+                write(groups, lrs)
+                return dampened
+        torch._foreach_copy_(layout.scratch, layout.tensors)
+        torch._foreach_copy_(layout.tensors, layout.stores)
+        for i in layout.plain:
+            dampened[i] = cur[i]
+            lr = lrs[i]
+            groups[i]["lr"] = lr.item() if isinstance(lr, Tensor) else lr
+        return dampened
+
+    def leave(
+        self,
+        groups: _Groups,
+        lrs: list[LR],
+        dampened: list[LR],
+        factors: Sequence[float],
+    ) -> None:
+        """Record the groups' learning rates in ``lrs``, then multiply them by ``factors``."""
+        cur = [group["lr"] for group in groups]
+        layout = self._match(cur, lrs, dampened)
+        if layout is None:
+            if _PLAIN.issuperset(map(type, cur)):
+                lrs[:] = cur
+                _scale_plain(groups, cur, factors)
+            else:
+                record(groups, lrs)
+                scale(groups, factors)
+            return
+        torch._foreach_copy_(layout.stores, layout.tensors)
+        single = layout.single
+        factor = factors[0]
+        if single is not None and factors.count(factor) == len(factors):
+            torch._foreach_mul_(layout.tensors, single.set(factor))
+            return
+        for i in layout.plain:
+            lrs[i] = cur[i]
+        layout.scale(groups, cur, factors)
+
+    def scale(
+        self,
+        groups: _Groups,
+        lrs: list[LR],
+        dampened: list[LR],
+        factors: Sequence[float],
+    ) -> None:
+        """Multiply each group's learning rate by its factor (what :func:`scale` does)."""
+        cur = [group["lr"] for group in groups]
+        layout = self._match(cur, lrs, dampened)
+        if layout is None:
+            layout = self._layout = _build_layout(cur, lrs, dampened)
+        if layout is None:
+            scale(groups, factors)
+        else:
+            layout.scale(groups, cur, factors)
+
+
+def _scale_plain(groups: _Groups, cur: list[Any], factors: Sequence[float]) -> None:
+    factor = factors[0]
+    if factors.count(factor) == len(factors):
+        for group, lr in zip(groups, cur, strict=True):
+            group["lr"] = lr * factor
+    else:
+        for group, lr, f in zip(groups, cur, factors, strict=True):
+            group["lr"] = lr * f

@@ -121,6 +121,14 @@ def check_warmup_period(warmup_period: object, num_groups: int) -> list[int]:
     return periods
 
 
+def _stepper(warmup: BaseWarmup) -> _lr.Stepper:
+    """The warmup's cache for the step path, created on first use."""
+    stepper = warmup.__dict__.get("_lr_stepper")
+    if not isinstance(stepper, _lr.Stepper):
+        stepper = warmup.__dict__["_lr_stepper"] = _lr.Stepper()
+    return stepper
+
+
 class _Dampening:
     """The context manager returned by :meth:`BaseWarmup.dampening`."""
 
@@ -131,11 +139,16 @@ class _Dampening:
 
     def __enter__(self) -> None:
         warmup = self._warmup
-        groups = warmup._param_groups()
+        groups = warmup.optimizer.param_groups
+        lrs = warmup.lrs
+        if len(groups) != len(lrs) or warmup._had_initial_lr is not None:
+            groups = warmup._param_groups()  # raises, or runs the one-time check
         # Keep what the optimizer uses now, to put it back if the suite fails,
         # then let the schedulers see the undampened learning rates.
-        _lr.record(groups, warmup._dampened)
-        _lr.write(groups, warmup.lrs)
+        kept = _lr.enter_plain(groups, lrs)
+        if kept is None:
+            kept = _stepper(warmup).enter(groups, lrs, warmup._dampened)
+        warmup._dampened = kept
 
     def __exit__(
         self,
@@ -150,9 +163,10 @@ class _Dampening:
             except BaseException:
                 self._restore()
                 raise
-            _lr.record(groups, warmup.lrs)
             warmup.last_step = step
-            _lr.scale(groups, factors)
+            lrs = warmup.lrs
+            if not _lr.leave_plain(groups, lrs, factors):
+                _stepper(warmup).leave(groups, lrs, warmup._dampened, factors)
         else:
             self._restore()
 
@@ -245,7 +259,16 @@ class BaseWarmup:
 
     def _factors(self, params: Sequence[Mapping[str, Any]], step: int) -> list[float]:
         # Param groups usually share their warmup parameters: compute each
-        # distinct factor once.
+        # distinct factor once. The common case, every group equal to the first,
+        # is one comparison per group in C.
+        n = len(params)
+        if n == 1:
+            return [self.warmup_factor(step, **params[0])]
+        if n == 0:
+            return []
+        first = params[0]
+        if params.count(first) == n:
+            return [self.warmup_factor(step, **first)] * n
         factors: list[float] = []
         last: Mapping[str, Any] | None = None
         factor = 1.0
@@ -305,7 +328,8 @@ class BaseWarmup:
         """
         groups, step, factors = self._plan(step)
         self.last_step = step
-        _lr.scale(groups, factors)
+        if not _lr.scale_plain(groups, factors):
+            _stepper(self).scale(groups, self.lrs, self._dampened, factors)
 
     def _plan(self, step: int | None) -> tuple[list[dict[str, Any]], int, list[float]]:
         """Check everything a step needs, before anything changes."""
@@ -315,10 +339,15 @@ class BaseWarmup:
                 step = _check_last_step(self.last_step, "warmup.last_step") + 1
         else:
             step = _as_int(step, "step")
-        if step < 0:
-            raise ValueError(f"step must be >= 0, got {step}")
-        groups = self._param_groups()
-        return groups, step, self._factors(self.warmup_params, step)
+            if step < 0:
+                raise ValueError(f"step must be >= 0, got {step}")
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.lrs) or self._had_initial_lr is not None:
+            groups = self._param_groups()  # raises, or runs the one-time check
+        params = self.warmup_params
+        if len(params) == 1:  # saves a call on the most common path
+            return groups, step, [self.warmup_factor(step, **params[0])]
+        return groups, step, self._factors(params, step)
 
     def dampening(self) -> _Dampening:
         r"""Context manager that steps LR schedulers on undampened learning rates.
