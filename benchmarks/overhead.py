@@ -24,6 +24,7 @@ run are the figures to compare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -97,8 +98,14 @@ def _optimizer(groups: int, tensor_lr: bool) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, betas=(0.9, BETA2), foreach=False)
 
 
-def _pair(groups: int, tensor_lr: bool, last_step: int = -1) -> tuple[Callable[[], None], ...]:
-    """Two step functions on identical optimizers: the scheduler alone, and under a warmup."""
+def _pair(
+    groups: int, tensor_lr: bool, last_step: int = -1, floor: bool = False
+) -> tuple[Callable[[], None], ...]:
+    """Two step functions on identical optimizers: the scheduler alone, and under a warmup.
+
+    With ``floor``, the second one uses an empty context manager instead of the
+    warmup: the least that any ``with`` block around ``cosine.step()`` costs.
+    """
     base_opt = _optimizer(groups, tensor_lr)
     base_cosine = CosineAnnealingLR(base_opt, T_max=T_MAX)
     opt = _optimizer(groups, tensor_lr)
@@ -115,11 +122,15 @@ def _pair(groups: int, tensor_lr: bool, last_step: int = -1) -> tuple[Callable[[
         with warmup.dampening():
             cosine.step()
 
+    def empty() -> None:
+        with contextlib.nullcontext():
+            cosine.step()
+
     def still_warming() -> None:
         if last_step == -1 and warmup.last_step + 1 >= PERIOD:
             raise RuntimeError("the warmup ended during the measurement")
 
-    return alone, warmed, still_warming
+    return alone, empty if floor else warmed, still_warming
 
 
 # -- timing ---------------------------------------------------------------------
@@ -142,10 +153,16 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def measure(
-    case: str, groups: int, tensor_lr: bool, repeats: int, block_s: float, last_step: int = -1
+    case: str,
+    groups: int,
+    tensor_lr: bool,
+    repeats: int,
+    block_s: float,
+    last_step: int = -1,
+    floor: bool = False,
 ) -> Row:
     """Alternate timed blocks of the two step functions; median and IQR of the difference."""
-    alone, warmed, check = _pair(groups, tensor_lr, last_step)
+    alone, warmed, check = _pair(groups, tensor_lr, last_step, floor)
     for fn in (alone, warmed):  # untimed warm-up, then calibrate the block length
         for _ in range(20):
             fn()
@@ -394,20 +411,22 @@ def print_report(report: Report) -> None:
     print("(AdamW, CosineAnnealingLR, UntunedLinearWarmup; us per step, median over repeats)")
     print()
     header = (
-        f"{'case':<32} {'sched':>8} {'warmup':>8} {'IQR':>15} {'/group':>7} "
-        f"{'ratio':>6}  {'target':<28} {'':<6}"
+        f"{'case':<34} {'sched':>8} {'warmup':>8} {'IQR':>15} {'/group':>7} "
+        f"{'ratio':>6}  {'target':<28} result"
     )
-    print(header)
-    print("-" * len(header))
+    print(header.rstrip())
+    print("-" * len(header.rstrip()))
     for r in report.rows:
         iqr = f"{r.q1_us:.2f}..{r.q3_us:.2f}"
-        print(
-            f"{r.case:<32} {r.sched_us:8.2f} {r.marginal_us:8.2f} {iqr:>15} "
-            f"{r.per_group_us:7.3f} {r.ratio:6.2f}  {r.target:<28} {_mark(r.ok):<6}"
+        line = (
+            f"{r.case:<34} {r.sched_us:8.2f} {r.marginal_us:8.2f} {iqr:>15} "
+            f"{r.per_group_us:7.3f} {r.ratio:6.2f}  {r.target:<28} {_mark(r.ok)}"
         )
+        print(line.rstrip())
     print()
     print("sched: cosine.step() alone; warmup: the marginal cost; ratio = warmup / sched;")
-    print("IQR: interquartile range of the per-repeat marginal cost.")
+    print("IQR: interquartile range of the per-repeat marginal cost. The floor row wraps")
+    print("cosine.step() in contextlib.nullcontext(): what any `with` block costs here.")
     extra = report.extra
     if "import" in extra:
         imp = extra["import"]
@@ -470,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         if last_step == -1:
             _judge(row)
         report.rows.append(row)
+    report.rows.append(
+        measure("floor: empty `with`, 1 group", 1, False, repeats, block_s, floor=True)
+    )
     report.extra["import"] = import_cost(5 if args.quick else 21)
     report.extra["mlp"] = mlp_step_share(300 if args.quick else 3000)
     report.extra["memory"] = memory_growth(300 if args.quick else 2000)
