@@ -51,6 +51,15 @@ doctest: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/pytorch-warmup demo --output demo-output
 
+# The pictures of the README and the manual, regenerated with the project's own commands.
+figures: $(STAMP)
+	mkdir -p docs/images
+	$(BIN)/pytorch-warmup plot --beta2 0.999 --steps 3000 --output docs/images/warmup_schedule.png
+	$(BIN)/pytorch-warmup period --output docs/images/effective_period.png
+	$(BIN)/pytorch-warmup demo --output demo-output --no-progress
+	cp demo-output/loss.png docs/images/demo_loss.png
+	cp demo-output/lr.png docs/images/demo_lr.png
+
 bench: $(STAMP)
 	$(PY) benchmarks/overhead.py
 

@@ -62,10 +62,8 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[-2:] == [
-        "beta2  1/(1-beta2)   linear  exponential     radam"[:0] + lines[-2],
-        lines[-1],
-    ]
+    assert len(lines) == 5
+    assert lines[1].split() == ["beta2", "1/(1-beta2)", "linear", "exponential", "radam"]
     assert lines[-2].split() == ["0.9", "10.0", "9.500", "9.508", "9.893"]
     assert lines[-1].split() == ["0.999", "1000.0", "999.500", "999.500", "1029.325"]
 

@@ -84,7 +84,9 @@ class DemoSettings:
         weight_decay: Decoupled weight decay.
         eval_batches: Batches used to measure the final training and validation losses.
         val_fraction: Fraction of the text held out for validation (its end).
-        threads: Threads for torch (``None`` keeps torch's choice).
+        threads: Threads for torch (``None`` keeps torch's choice). The default, 1,
+            is the fastest for matrices this small, and it does not slow down
+            badly when other processes share the CPU (several threads do).
         text: A text file to train on; ``None`` uses :mod:`pydoc_data.topics`.
     """
 
@@ -100,7 +102,7 @@ class DemoSettings:
     weight_decay: float = 0.01
     eval_batches: int = 8
     val_fraction: float = 0.1
-    threads: int | None = None
+    threads: int | None = 1
     text: Path | None = None
 
     @classmethod

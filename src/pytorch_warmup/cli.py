@@ -263,8 +263,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None
     }
     settings = dataclasses.replace(base, **changes)
-    if settings.threads is None:
-        settings = dataclasses.replace(settings, threads=max(1, min(os.cpu_count() or 1, 2)))
     try:
         _demo.prepare_data(settings)  # fail early on a short or unreadable text
     except (OSError, ValueError) as e:
@@ -304,7 +302,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             ylabel="training loss (nats/char)",
             title=f"training loss (moving average over {smooth} steps)",
             smooth=smooth,
-            log_y=True,
         )
         plotting.plot_curves(
             _demo.mean_curves(results, "lrs"),
@@ -429,7 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--beta2", type=_beta2, metavar="B", help="Adam's beta2 (> 0.6)")
     demo.add_argument("--batch-size", type=_positive_int, help="sequences per batch")
     demo.add_argument(
-        "--threads", type=_positive_int, help="torch threads (default: min(2, CPU count))"
+        "--threads",
+        type=_positive_int,
+        help="torch threads (default: 1, the fastest for this small model on a shared CPU)",
     )
     demo.add_argument(
         "--text",
