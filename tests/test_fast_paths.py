@@ -353,3 +353,32 @@ def test_factor_tensor_rounds_like_a_python_number() -> None:
             warmup.dampen(0)
             got = torch.stack([g["lr"] for g in opt.param_groups])
             assert torch.equal(got, values * factor), (dtype, factor)
+
+
+def test_factor_tensor_stays_on_cpu_under_another_default_device() -> None:
+    opt = _optimizer(3, "tensor")
+    warmup = pw.LinearWarmup(opt, 4)
+    with torch.device("meta"):  # the default device for new tensors
+        for _ in range(2):
+            with warmup.dampening():
+                pass
+    for i, group in enumerate(opt.param_groups):
+        lr = _lr(i, "tensor")
+        assert isinstance(lr, torch.Tensor)
+        assert torch.equal(group["lr"], lr * _omega(3, 4))
+
+
+def test_integer_factors_on_the_tensor_path() -> None:
+    class Whole(pw.LinearWarmup):
+        def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
+            return 1 if step % 2 else 0.5  # an int every other step
+
+    opt = _optimizer(3, "tensor")
+    warmup = Whole(opt, 4)
+    for step in range(1, 5):
+        with warmup.dampening():
+            pass
+        for i, group in enumerate(opt.param_groups):
+            lr = _lr(i, "tensor")
+            assert isinstance(lr, torch.Tensor)
+            assert torch.equal(group["lr"], lr * (1 if step % 2 else 0.5))

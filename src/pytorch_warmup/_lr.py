@@ -195,15 +195,23 @@ class _Factor:
     __slots__ = ("_cell", "tensor")
 
     def __init__(self, dtype: torch.dtype) -> None:
-        self.tensor = torch.zeros((), dtype=dtype)
+        # An explicit device: a default device set with torch.set_default_device
+        # must not apply to memory written through a raw pointer.
+        self.tensor = torch.zeros((), dtype=dtype, device="cpu")
         cell_type = ctypes.c_double if dtype == torch.float64 else ctypes.c_float
-        self._cell = cell_type.from_address(self.tensor.data_ptr())
+        self._cell: ctypes.c_double | ctypes.c_float | None = None
+        if type(self.tensor) is Tensor and self.tensor.device.type == "cpu":
+            try:
+                self._cell = cell_type.from_address(self.tensor.data_ptr())
+            except RuntimeError:  # no real storage (a tracing or fake-tensor mode)
+                self._cell = None
 
     def set(self, value: float) -> Tensor:
         """Hold ``value`` (rounded to the tensor's dtype) and return the tensor."""
-        try:
-            self._cell.value = value
-        except TypeError:  # not a Python number: let torch convert it
+        cell = self._cell
+        if cell is not None and type(value) is float:
+            cell.value = value
+        else:  # ints, other number types, or no raw access: let torch convert it
             self.tensor.fill_(value)
         return self.tensor
 
