@@ -171,3 +171,15 @@ def test_quick_settings() -> None:
     quick = DemoSettings.quick()
     assert (quick.steps, quick.seeds) == (250, 1)
     assert DemoSettings.quick(lr=0.1).lr == 0.1
+
+
+def test_help_states_the_real_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    default, quick = DemoSettings(), DemoSettings.quick()
+    assert f"(default: {default.steps}; {quick.steps} with --quick)" in text
+    assert f"(default: {default.seeds}; {quick.seeds} with --quick)" in text
+    assert f"(default: {default.lr:g})" in text
+    assert f"(default: {default.beta2:g})" in text
+    assert f"(default: {default.batch_size})" in text

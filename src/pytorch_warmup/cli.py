@@ -420,11 +420,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a shorter run of about a minute (fewer steps, one seed)",
     )
-    demo.add_argument("--steps", type=_positive_int, help="optimizer steps per run")
-    demo.add_argument("--seeds", type=_positive_int, help="number of seeds")
-    demo.add_argument("--lr", type=_positive_float, help="peak learning rate")
-    demo.add_argument("--beta2", type=_beta2, metavar="B", help="Adam's beta2 (> 0.6)")
-    demo.add_argument("--batch-size", type=_positive_int, help="sequences per batch")
+    demo.add_argument(
+        "--steps",
+        type=_positive_int,
+        help="optimizer steps per run (default: 400; 250 with --quick)",
+    )
+    demo.add_argument(
+        "--seeds", type=_positive_int, help="number of seeds (default: 2; 1 with --quick)"
+    )
+    demo.add_argument("--lr", type=_positive_float, help="peak learning rate (default: 0.03)")
+    demo.add_argument(
+        "--beta2", type=_beta2, metavar="B", help="Adam's beta2, > 0.6 (default: 0.99)"
+    )
+    demo.add_argument("--batch-size", type=_positive_int, help="sequences per batch (default: 32)")
     demo.add_argument(
         "--threads",
         type=_positive_int,
