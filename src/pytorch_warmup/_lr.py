@@ -160,9 +160,10 @@ def to_like(value: LR, like: object) -> LR:
 # * when no group holds a tensor, a few list operations and nothing else;
 # * when groups hold tensors, a layout of those tensors is built once and then
 #   reused while the same tensor objects stay in place (checked by identity on
-#   every step, which reads no tensor value). Each step then runs a fixed number
-#   of batched ``torch._foreach_*`` calls per (device, dtype) bucket, whatever
-#   the number of param groups.
+#   every step, which reads no tensor value). Each step then runs three batched
+#   copies and one ``torch._foreach_mul_`` per (device, dtype) bucket, whatever
+#   the number of param groups (on CPU, one multiply per distinct factor when
+#   the groups' factors differ).
 #
 # On CPU, ``_foreach_mul_`` by a Python number wraps the number into a tensor
 # for every group, which costs several times a copy; multiplying by a 0-dim
@@ -246,14 +247,15 @@ class _Bucket:
         if pool is None:
             torch._foreach_mul_(tensors, fs)
             return
-        by_value: dict[tuple[float, float], list[Tensor]] = {}
+        # One multiply per distinct factor (factors are in (0, 1], so equal
+        # values are interchangeable).
+        by_value: dict[float, list[Tensor]] = {}
         for t, f in zip(tensors, fs, strict=True):
-            # copysign keeps 0.0 and -0.0 apart, as the one-by-one product would
-            by_value.setdefault((f, math.copysign(1.0, f)), []).append(t)
+            by_value.setdefault(f, []).append(t)
         dtype = pool[0].tensor.dtype
         while len(pool) < len(by_value):
             pool.append(_Factor(dtype))
-        for cell, ((f, _), same) in zip(pool, by_value.items(), strict=False):
+        for cell, (f, same) in zip(pool, by_value.items(), strict=False):
             torch._foreach_mul_(same, cell.set(f))
 
 
