@@ -204,7 +204,16 @@ def format_period_table(schedules: Sequence[str], rows: Sequence[Sequence[float]
     header = ["beta2", "1/(1-beta2)", *schedules]
     cells = [header] + [[f"{r[0]:g}", f"{r[1]:.1f}", *(f"{v:.3f}" for v in r[2:])] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    # The first column is left-aligned, so no line starts with blanks.
+    lines = [
+        "  ".join(
+            [
+                row[0].ljust(widths[0]),
+                *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)),
+            ]
+        ).rstrip()
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
