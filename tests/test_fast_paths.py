@@ -323,9 +323,11 @@ def test_torch_ops_per_step_do_not_grow_with_the_number_of_groups(kind: str) -> 
     many = _ops_per_step(100, kind, _block)
     assert few == many
     buckets = 2 if kind == "two_dtypes" else 1
-    # entry: keep and restore (2 copies); exit: record (1 copy), scale (1 per bucket)
-    assert len(many) == 3 + buckets
-    assert _ops_per_step(100, kind, lambda w: w.dampen()) == ["aten._foreach_mul_.Tensor"] * buckets
+    # entry: keep and restore (2 copies); exit: record (1 copy), then per dtype
+    # bucket the factor tensor is filled and the bucket multiplied by it
+    assert len(many) == 3 + 2 * buckets
+    scale_ops = ["aten.fill_.Scalar", "aten._foreach_mul_.Tensor"] * buckets
+    assert _ops_per_step(100, kind, lambda w: w.dampen()) == scale_ops
 
 
 def test_float_learning_rates_dispatch_no_torch_op() -> None:

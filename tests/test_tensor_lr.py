@@ -155,3 +155,31 @@ def test_compiled_step_errors_on_recompile_with_warmup() -> None:
             with w.dampening():
                 cosine.step()
     assert w.last_step == 32
+
+
+def test_a_tensor_shared_by_groups_is_dampened_once() -> None:
+    """An optimizer-wide lr tensor is the same object in every group without its own lr."""
+    lr = torch.tensor(0.1, dtype=torch.float64)
+    a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([{"params": [a]}, {"params": [b], "weight_decay": 0.0}], lr=lr)
+    assert opt.param_groups[0]["lr"] is opt.param_groups[1]["lr"] is lr
+    cosine = sched.CosineAnnealingLR(opt, T_max=20)
+    w = pw.LinearWarmup(opt, 10)
+    assert lr.item() == 0.1 * (1 / 10)
+    for t in range(2, 6):
+        opt.step()
+        with w.dampening():
+            cosine.step()
+        assert lr.item() == cosine.get_last_lr()[0].item() * (t / 10)
+        w.dampen(t - 1)  # the direct form too
+        assert lr.item() == pytest.approx(cosine.get_last_lr()[0].item() * (t / 10) ** 2)
+        lr.copy_(cosine.get_last_lr()[0] * (t / 10))
+
+
+def test_a_tensor_shared_by_groups_with_different_periods_is_refused() -> None:
+    lr = torch.tensor(0.1)
+    opt = torch.optim.AdamW([{"params": [torch.nn.Parameter(torch.zeros(1))]},
+                             {"params": [torch.nn.Parameter(torch.zeros(1))]}], lr=lr)  # fmt: skip
+    with pytest.raises(ValueError, match=r"hold the same lr tensor but get different warmup"):
+        pw.LinearWarmup(opt, [10, 20])
+    assert lr.item() == torch.tensor(0.1).item()

@@ -16,7 +16,6 @@ recompile). The rules for tensors:
 
 from __future__ import annotations
 
-import ctypes
 import math
 import operator
 from collections.abc import Sequence
@@ -122,19 +121,42 @@ def record(groups: _Groups, store: list[LR]) -> None:
         torch._foreach_copy_(dst, src)
 
 
+_SCALAR_EXACT = frozenset((torch.float32, torch.float64))
+"""Dtypes for which ``torch._foreach_mul_`` by a Python number equals ``tensor * number``."""
+
+
 def scale(groups: _Groups, factors: Sequence[float]) -> None:
-    """Multiply each group's learning rate by the matching factor, in place."""
+    """Multiply each group's learning rate by the matching factor, in place.
+
+    A tensor shared by several param groups is multiplied once. float32 and
+    float64 tensors are multiplied with one batched ``torch._foreach_mul_``.
+    """
     dst: list[Tensor] = []
     tensor_factors: list[float] = []
+    seen: set[int] = set()
     for group, factor in zip(groups, factors, strict=True):
         lr = group["lr"]
         if isinstance(lr, Tensor):
-            dst.append(lr)
-            tensor_factors.append(factor)
+            if id(lr) not in seen:
+                seen.add(id(lr))
+                dst.append(lr)
+                tensor_factors.append(factor)
         else:
             group["lr"] = lr * factor
-    if dst:
-        torch._foreach_mul_(dst, tensor_factors)
+    if not dst:
+        return
+    if all(t.dtype in _SCALAR_EXACT for t in dst):
+        first = tensor_factors[0]
+        if tensor_factors.count(first) == len(tensor_factors):
+            torch._foreach_mul_(dst, first)
+        else:
+            torch._foreach_mul_(dst, tensor_factors)
+    else:
+        # The batched kernel rounds a Python factor to a bfloat16 or float16
+        # tensor's own dtype before multiplying; ``Tensor.mul_`` computes in
+        # float32 like ``lr * factor`` does. Such learning rates are rare.
+        for t, factor in zip(dst, tensor_factors, strict=True):
+            t.mul_(factor)
 
 
 def to_like(value: LR, like: object) -> LR:
@@ -165,9 +187,9 @@ def to_like(value: LR, like: object) -> LR:
 #   the number of param groups (on CPU, one multiply per distinct factor when
 #   the groups' factors differ).
 #
-# On CPU, ``_foreach_mul_`` by a Python number wraps the number into a tensor
-# for every group, which costs several times a copy; multiplying by a 0-dim
-# factor tensor (filled once per step) costs about as much as a copy. The factor
+# On CPU the factor is passed as a 0-dim tensor, filled once per step: the
+# batched kernel would round a Python number to a bfloat16 or float16 tensor's
+# own dtype, where ``lr * factor`` computes in float32. The factor
 # tensor holds the factor in the precision the Python-number path computes in
 # (float32 for float16, bfloat16 and float32; float64 for float64), so the
 # products are bit for bit the same. On other devices the Python number is
@@ -186,35 +208,18 @@ _FACTOR_DTYPES = {
 
 
 class _Factor:
-    """A private 0-dim CPU tensor that holds a factor.
+    """A private 0-dim CPU tensor that holds one factor per step."""
 
-    Setting it writes the tensor's memory through ``ctypes``: on CPU a
-    ``fill_`` costs about as much as the multiplication that follows, and this
-    tensor is never seen by anything but that multiplication.
-    """
-
-    __slots__ = ("_cell", "tensor")
+    __slots__ = ("tensor",)
 
     def __init__(self, dtype: torch.dtype) -> None:
         # An explicit device: a default device set with torch.set_default_device
-        # must not apply to memory written through a raw pointer.
+        # must not apply here.
         self.tensor = torch.zeros((), dtype=dtype, device="cpu")
-        cell_type = ctypes.c_double if dtype == torch.float64 else ctypes.c_float
-        self._cell: ctypes.c_double | ctypes.c_float | None = None
-        if type(self.tensor) is Tensor and self.tensor.device.type == "cpu":
-            try:
-                self._cell = cell_type.from_address(self.tensor.data_ptr())
-            except RuntimeError:  # no real storage (a tracing or fake-tensor mode)
-                self._cell = None
 
     def set(self, value: float) -> Tensor:
         """Hold ``value`` (rounded to the tensor's dtype) and return the tensor."""
-        cell = self._cell
-        if cell is not None and type(value) is float:
-            cell.value = value
-        else:  # ints, other number types, or no raw access: let torch convert it
-            self.tensor.fill_(value)
-        return self.tensor
+        return self.tensor.fill_(value)
 
 
 class _Bucket:
@@ -330,6 +335,8 @@ def _build_layout(cur: list[Any], lrs: list[LR], dampened: list[LR]) -> _Layout 
     positions = [i for i, lr in enumerate(cur) if isinstance(lr, Tensor)]
     if not positions or len(lrs) != len(cur) or len(dampened) != len(cur):
         return None
+    if len({id(cur[i]) for i in positions}) != len(positions):
+        return None  # a tensor shared by groups: the general path multiplies it once
     for i in positions:
         lr = cur[i]
         for store in (lrs[i], dampened[i]):

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar
 
+from torch import Tensor
 from torch.optim import Optimizer
 
 from . import _lr
@@ -227,8 +228,19 @@ class BaseWarmup:
         groups = optimizer.param_groups
         params = self._check_params(warmup_params, len(groups))
         step = _check_last_step(last_step)
+        owners: dict[int, int] = {}
         for i, group in enumerate(groups):
-            _lr.check_lr(group.get("lr"), f"optimizer.param_groups[{i}]['lr']")
+            lr = group.get("lr")
+            _lr.check_lr(lr, f"optimizer.param_groups[{i}]['lr']")
+            # A tensor shared by several groups (an optimizer-wide default lr
+            # tensor) is dampened once, so its groups must share one factor.
+            j = owners.setdefault(id(lr), i) if isinstance(lr, Tensor) else i
+            if params[j] != params[i]:
+                raise ValueError(
+                    f"optimizer.param_groups[{j}] and [{i}] hold the same lr tensor but "
+                    f"get different warmup parameters ({params[j]} and {params[i]}); give "
+                    "each group its own lr tensor"
+                )
         factors = self._factors(params, step + 1)  # fails before anything changes
         self.optimizer = optimizer
         self.warmup_params = params
