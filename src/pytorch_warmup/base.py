@@ -492,16 +492,31 @@ class BaseWarmup:
         )
 
 
-def _check_period_param(params: dict[str, Any], name: str) -> dict[str, Any]:
-    key = f"{name}['warmup_period']"
-    period = _as_int(params["warmup_period"], key)
-    if period < 1:
-        raise ValueError(f"{key} must be a positive int, got {period}")
-    params["warmup_period"] = period
-    return params
+class _PeriodWarmup(BaseWarmup):
+    """A warmup with one int period per param group: the linear and exponential ones."""
+
+    _requires = ("warmup_period",)
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        warmup_period: int | Sequence[int],
+        last_step: int = -1,
+    ) -> None:
+        optimizer = _check_optimizer(optimizer, type(self).__name__)
+        periods = check_warmup_period(warmup_period, len(optimizer.param_groups))
+        super().__init__(optimizer, [{"warmup_period": p} for p in periods], last_step)
+
+    def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
+        key = f"{name}['warmup_period']"
+        period = _as_int(params["warmup_period"], key)
+        if period < 1:
+            raise ValueError(f"{key} must be a positive int, got {period}")
+        params["warmup_period"] = period
+        return params
 
 
-class LinearWarmup(BaseWarmup):
+class LinearWarmup(_PeriodWarmup):
     r"""Linear warmup over a given period.
 
     .. math::
@@ -537,18 +552,6 @@ class LinearWarmup(BaseWarmup):
         True
     """
 
-    _requires = ("warmup_period",)
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        warmup_period: int | Sequence[int],
-        last_step: int = -1,
-    ) -> None:
-        optimizer = _check_optimizer(optimizer, type(self).__name__)
-        periods = check_warmup_period(warmup_period, len(optimizer.param_groups))
-        super().__init__(optimizer, [{"warmup_period": p} for p in periods], last_step)
-
     def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
         r"""The factor :math:`\min\{1, t/\tau\}` with :math:`t = \text{step} + 1`.
 
@@ -558,11 +561,8 @@ class LinearWarmup(BaseWarmup):
         """
         return min(1.0, (step + 1) / warmup_period)
 
-    def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
-        return _check_period_param(params, name)
 
-
-class ExponentialWarmup(BaseWarmup):
+class ExponentialWarmup(_PeriodWarmup):
     r"""Exponential warmup with a given time constant.
 
     .. math::
@@ -592,18 +592,6 @@ class ExponentialWarmup(BaseWarmup):
         9.999999995e-10
     """
 
-    _requires = ("warmup_period",)
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        warmup_period: int | Sequence[int],
-        last_step: int = -1,
-    ) -> None:
-        optimizer = _check_optimizer(optimizer, type(self).__name__)
-        periods = check_warmup_period(warmup_period, len(optimizer.param_groups))
-        super().__init__(optimizer, [{"warmup_period": p} for p in periods], last_step)
-
     def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
         r"""The factor :math:`1 - \exp(-t/\tau)` with :math:`t = \text{step} + 1`.
 
@@ -612,6 +600,3 @@ class ExponentialWarmup(BaseWarmup):
             warmup_period: The constant :math:`\tau`.
         """
         return -math.expm1(-(step + 1) / warmup_period)
-
-    def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
-        return _check_period_param(params, name)
