@@ -156,8 +156,17 @@ class CommandHelp(SphinxDirective):
         return [block]
 
 
+def _public_bases(app: Sphinx, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Show a private base class (such as ``_PeriodWarmup``) as its public bases."""
+    public: list[Any] = []
+    for base in bases:
+        public.extend(base.__bases__ if base.__name__.startswith("_") else [base])
+    bases[:] = public
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("command-help", CommandHelp)
+    app.connect("autodoc-process-bases", _public_bases)
     app.connect("env-updated", _check_api_coverage)
     app.connect("missing-reference", _resolve_reexported)
     return {"parallel_read_safe": True}
