@@ -136,6 +136,7 @@ def _failing_step(warmup: pw.LinearWarmup, sched: Any) -> None:
         raise RuntimeError("boom")
 
 
+@pytest.mark.filterwarnings("ignore:the learning rate of param group:UserWarning")
 @pytest.mark.parametrize("n", [1, 100])
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_failing_block_leaves_every_lr_as_it_was(n: int, kind: str) -> None:

@@ -302,3 +302,70 @@ def test_param_group_added_inside_dampening() -> None:
         opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.5})
     assert lrs_of(opt)[0] == before[0]
     assert w.last_step == 0
+
+
+def test_scheduler_stepped_outside_dampening_is_reported() -> None:
+    """A scheduler stepped after the block changes a dampened lr that dampening() then
+    throws away: reported once, at the next step, pointing at the user's line."""
+    opt = make_optimizer("float", 2)
+    decay = sched.ExponentialLR(opt, gamma=0.5)
+    w = pw.LinearWarmup(opt, 2)
+    opt.step()
+    with w.dampening():
+        pass
+    decay.step()  # outside the block
+    opt.step()
+    with pytest.warns(pw.WarmupWarning, match=r"param group 0 changed outside") as rec:
+        with w.dampening():
+            pass
+    assert rec[0].filename == __file__
+    assert "Step LR schedulers inside" in str(rec[0].message)
+    with warnings.catch_warnings():  # once
+        warnings.simplefilter("error")
+        decay.step()
+        with w.dampening():
+            pass
+
+
+def test_change_outside_as_an_error_changes_nothing() -> None:
+    opt = make_optimizer("float", 1)
+    w = pw.LinearWarmup(opt, 4)
+    opt.param_groups[0]["lr"] = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(pw.WarmupWarning):
+            with w.dampening():
+                pass
+    assert lrs_of(opt) == [0.5]
+    assert w.last_step == 0
+
+
+@pytest.mark.filterwarnings("ignore:The epoch parameter:UserWarning")
+@pytest.mark.filterwarnings("error::pytorch_warmup.WarmupWarning")
+def test_no_report_for_the_legitimate_patterns() -> None:
+    # scheduler inside the block; dampen() after a closed-form step; resuming from a checkpoint
+    opt = make_optimizer("float", 2)
+    cosine = sched.CosineAnnealingLR(opt, T_max=10)
+    w = pw.UntunedLinearWarmup(opt)
+    for _ in range(3):
+        opt.step()
+        with w.dampening():
+            cosine.step()
+    ckpt = {"opt": opt.state_dict(), "sched": cosine.state_dict(), "w": w.state_dict()}
+    opt2 = make_optimizer("float", 2)
+    cosine2 = sched.CosineAnnealingLR(opt2, T_max=10)
+    w2 = pw.UntunedLinearWarmup(opt2)
+    w2.load_state_dict(ckpt["w"])  # before the optimizer's own state: still quiet
+    opt2.load_state_dict(ckpt["opt"])
+    cosine2.load_state_dict(ckpt["sched"])
+    for _ in range(3):
+        opt2.step()
+        with w2.dampening():
+            cosine2.step()
+    opt3 = make_optimizer("float", 1)
+    closed = sched.CosineAnnealingLR(opt3, T_max=10)
+    w3 = pw.LinearWarmup(opt3, 5)
+    for _ in range(3):
+        opt3.step()
+        closed.step(closed.last_epoch + 1)
+        w3.dampen()

@@ -374,41 +374,46 @@ def enter_plain(groups: _Groups, lrs: Sequence[LR]) -> list[LR] | None:
     return None
 
 
-def leave_plain(groups: _Groups, lrs: list[LR], factors: Sequence[float]) -> bool:
+def leave_plain(groups: _Groups, lrs: list[LR], factors: Sequence[float]) -> list[float] | None:
     """Record the groups' learning rates in ``lrs`` and scale them, if all are plain numbers.
 
     Returns:
-        Whether it did; ``False`` (having changed nothing) when a group holds a
-        tensor, and :meth:`Stepper.leave` must do the work.
+        The dampened learning rates written, or ``None`` (having changed
+        nothing) when a group holds a tensor, and :meth:`Stepper.leave` must do
+        the work.
     """
     if len(groups) == 1:
         group = groups[0]
         cur = group["lr"]
         if type(cur) in _PLAIN:
             lrs[0] = cur
-            group["lr"] = cur * factors[0]
-            return True
-        return False
+            dampened = group["lr"] = cur * factors[0]
+            return [dampened]
+        return None
     values = [group["lr"] for group in groups]
     if not _PLAIN.issuperset(map(type, values)):
-        return False
+        return None
     lrs[:] = values
-    _scale_plain(groups, values, factors)
-    return True
+    return _scale_plain(groups, values, factors)
 
 
-def scale_plain(groups: _Groups, factors: Sequence[float]) -> bool:
+def plain_values(groups: _Groups) -> list[float] | None:
+    """The groups' learning rates if all are plain numbers, else ``None``."""
+    values = [group["lr"] for group in groups]
+    return values if _PLAIN.issuperset(map(type, values)) else None
+
+
+def scale_plain(groups: _Groups, factors: Sequence[float]) -> list[float] | None:
     """Scale the groups' learning rates by ``factors`` if all are plain numbers.
 
     Returns:
-        Whether it did; ``False`` (having changed nothing) when a group holds a
-        tensor.
+        The learning rates written, or ``None`` (having changed nothing) when a
+        group holds a tensor.
     """
     values = [group["lr"] for group in groups]
     if not _PLAIN.issuperset(map(type, values)):
-        return False
-    _scale_plain(groups, values, factors)
-    return True
+        return None
+    return _scale_plain(groups, values, factors)
 
 
 class Stepper:
@@ -507,11 +512,12 @@ class Stepper:
             layout.scale(groups, cur, factors)
 
 
-def _scale_plain(groups: _Groups, cur: list[Any], factors: Sequence[float]) -> None:
+def _scale_plain(groups: _Groups, cur: list[Any], factors: Sequence[float]) -> list[float]:
     factor = factors[0]
     if factors.count(factor) == len(factors):
-        for group, lr in zip(groups, cur, strict=True):
-            group["lr"] = lr * factor
+        written = [lr * factor for lr in cur]
     else:
-        for group, lr, f in zip(groups, cur, factors, strict=True):
-            group["lr"] = lr * f
+        written = [lr * f for lr, f in zip(cur, factors, strict=True)]
+    for group, lr in zip(groups, written, strict=True):
+        group["lr"] = lr
+    return written

@@ -149,6 +149,12 @@ class _Dampening:
         kept = _lr.enter_plain(groups, lrs)
         if kept is None:
             kept = _stepper(warmup).enter(groups, lrs, warmup._dampened)
+        elif warmup._written is not None and kept != warmup._written:
+            try:
+                warmup._report_change_outside(kept)
+            except BaseException:  # warnings turned into errors: change nothing
+                _lr.write(groups, kept)
+                raise
         warmup._dampened = kept
 
     def __exit__(
@@ -166,8 +172,10 @@ class _Dampening:
                 raise
             warmup.last_step = step
             lrs = warmup.lrs
-            if not _lr.leave_plain(groups, lrs, factors):
+            written = _lr.leave_plain(groups, lrs, factors)
+            if written is None:
                 _stepper(warmup).leave(groups, lrs, warmup._dampened, factors)
+            warmup._written = written if warmup._watch else None
         else:
             self._restore()
 
@@ -248,6 +256,10 @@ class BaseWarmup:
         self.lrs: list[LR] = _lr.read(groups)
         self._dampened: list[LR] = _lr.read(groups)  # scratch space for dampening()
         _lr.scale(groups, factors)
+        # The float learning rates last written, to notice a change made between
+        # steps outside dampening() (an LR scheduler stepped after the block).
+        self._watch = True
+        self._written: list[float] | None = _lr.plain_values(groups)
         # Schedulers constructed before the warmup have set 'initial_lr'; one that
         # appears later belongs to a scheduler built after the warmup.
         self._had_initial_lr: list[bool] | None = ["initial_lr" in g for g in groups]
@@ -321,6 +333,22 @@ class BaseWarmup:
                 stacklevel=_user_stacklevel(),
             )
 
+    def _report_change_outside(self, current: Sequence[LR]) -> None:
+        written = self._written
+        assert written is not None
+        self._watch = False
+        self._written = None
+        i = next(i for i, (a, b) in enumerate(zip(current, written, strict=True)) if a != b)
+        warnings.warn(
+            f"the learning rate of param group {i} changed outside "
+            f"{type(self).__name__}.dampening() since the last step ({written[i]!r} -> "
+            f"{current[i]!r}); dampening() puts back the undampened {self.lrs[i]!r}, so "
+            "that change is lost. Step LR schedulers inside `with warmup.dampening():` "
+            "(or, for schedulers computed in closed form, call warmup.dampen() after them).",
+            WarmupWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
     def dampen(self, step: int | None = None) -> None:
         r"""Multiply each group's current learning rate by its warmup factor.
 
@@ -340,8 +368,10 @@ class BaseWarmup:
         """
         groups, step, factors = self._plan(step)
         self.last_step = step
-        if not _lr.scale_plain(groups, factors):
+        written = _lr.scale_plain(groups, factors)
+        if written is None:
             _stepper(self).scale(groups, self.lrs, self._dampened, factors)
+        self._written = written if self._watch else None
 
     def _plan(self, step: int | None) -> tuple[list[dict[str, Any]], int, list[float]]:
         """Check everything a step needs, before anything changes."""
@@ -452,6 +482,7 @@ class BaseWarmup:
         self.warmup_params = params
         self.last_step = step
         self._had_initial_lr = None
+        self._written = None  # the optimizer's state may be loaded after this
 
     # -- validation -------------------------------------------------------------
 
