@@ -476,13 +476,9 @@ class Stepper:
         """Record the groups' learning rates in ``lrs``, then multiply them by ``factors``."""
         cur = [group["lr"] for group in groups]
         layout = self._match(cur, lrs, dampened)
-        if layout is None:
-            if _PLAIN.issuperset(map(type, cur)):
-                lrs[:] = cur
-                _scale_plain(groups, cur, factors)
-            else:
-                record(groups, lrs)
-                scale(groups, factors)
+        if layout is None:  # a group holds a tensor (leave_plain took the rest)
+            record(groups, lrs)
+            scale(groups, factors)
             return
         torch._foreach_copy_(layout.stores, layout.tensors)
         single = layout.single
