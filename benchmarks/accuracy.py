@@ -14,7 +14,7 @@ import math
 import mpmath
 
 import pytorch_warmup as pw
-from pytorch_warmup.radam import _radam_factor
+from pytorch_warmup._math import radam_factor as _radam_factor
 
 mpmath.mp.dps = 50
 U = 2.0**-53

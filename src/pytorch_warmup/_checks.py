@@ -29,7 +29,7 @@ def as_int(value: object, name: str, minimum: int | None = None) -> int:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
     try:
-        number = operator.index(value)  # type: ignore[call-overload]
+        number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"{name} must be an int, got {describe(value)}") from None
     if minimum is not None and number < minimum:
@@ -53,7 +53,7 @@ def beta2(value: object, name: str = "beta2", low: float = 0.0) -> float:
     number = as_float(value, name)
     inside = (low <= number if low == 0.0 else low < number) and number < 1.0
     if not inside:
-        bracket = "[0, 1)" if low == 0.0 else f"({low:g}, 1)"
+        bracket = "[0, 1)" if low == 0.0 else f"({low:g}, 1): greater than {low:g}"
         raise ValueError(f"{name} must be in {bracket}, got {value!r}")
     return number
 
@@ -108,7 +108,7 @@ def sequence(value: object, name: str, length: int, what: str) -> list[Any]:
         raise TypeError(f"{name} must be a list with one entry per {what}, got {describe(value)}")
     if len(value) != length:
         raise ValueError(
-            f"{name} must have one entry per {what}: expected {length}, "
-            f"{name} has {len(value)}"
+            f"{name} must have one entry per {what}: the optimizer has {length} {what}(s), "
+            f"{name}={value!r} has {len(value)}"
         )
     return list(value)

@@ -10,30 +10,34 @@ optimizer uses
 
 at iteration :math:`t = \text{step} + 1`. :class:`BaseWarmup` holds the
 mechanism (which learning rates are undampened, which step comes next, how the
-state is saved); subclasses only provide the pure function
+state is saved, the attached mode); subclasses only provide the pure function
 :meth:`BaseWarmup.warmup_factor`.
 """
 
 from __future__ import annotations
 
-import math
-import operator
 import os
 import sys
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from types import TracebackType
 from typing import Any, ClassVar
 
 from torch import Tensor
 from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
 
-from . import _lr
+from . import _checks, _lr, _math
 from ._lr import LR
 
 __all__ = ["BaseWarmup", "ExponentialWarmup", "LinearWarmup", "WarmupWarning"]
 
 _STATE_KEYS = ("lrs", "warmup_params", "last_step")
+
+_OWNERS: weakref.WeakKeyDictionary[Optimizer, weakref.ref[BaseWarmup]] = weakref.WeakKeyDictionary()
+"""The live warmup of each optimizer: one optimizer, one warmup."""
 
 
 class WarmupWarning(UserWarning):
@@ -51,83 +55,17 @@ def _user_stacklevel() -> int:
     return level
 
 
-def _describe(value: object) -> str:
-    return f"{value!r} of type {type(value).__name__}"
-
-
-def _as_int(value: object, name: str) -> int:
-    """``value`` as a Python int, or a ``TypeError`` naming ``name``.
-
-    Accepts anything with ``__index__`` (Python and numpy integers, integer
-    0-dim tensors); refuses bools and floats, even integral ones.
-    """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {_describe(value)}")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {_describe(value)}") from None
-
-
-def _check_last_step(last_step: object, name: str = "last_step") -> int:
-    step = _as_int(last_step, name)
-    if step < -1:
-        raise ValueError(f"{name} must be >= -1, got {step}")
-    return step
-
-
-def _check_optimizer(optimizer: object, cls: str) -> Optimizer:
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{cls} needs a torch.optim.Optimizer, got {_describe(optimizer)}")
-    return optimizer
-
-
-def check_warmup_period(warmup_period: object, num_groups: int) -> list[int]:
-    """Validate a warmup period and expand it to one int per param group.
-
-    Args:
-        warmup_period: A positive int, or a list or tuple with one positive int
-            per param group. numpy integers count as ints; bools and floats do not.
-        num_groups: The number of param groups of the optimizer.
-
-    Returns:
-        One Python int per param group.
-
-    Raises:
-        TypeError: ``warmup_period`` is neither an int nor a sequence of ints.
-        ValueError: a period is not positive, or the sequence has the wrong length.
-    """
-    if isinstance(warmup_period, (list, tuple)):
-        if len(warmup_period) != num_groups:
-            raise ValueError(
-                f"warmup_period must have one entry per param group: the optimizer has "
-                f"{num_groups} param group(s), warmup_period={warmup_period!r} has "
-                f"{len(warmup_period)}"
-            )
-        periods = [_as_int(p, f"warmup_period[{i}]") for i, p in enumerate(warmup_period)]
-        names = [f"warmup_period[{i}]" for i in range(num_groups)]
-    else:
-        try:
-            period = _as_int(warmup_period, "warmup_period")
-        except TypeError:
-            raise TypeError(
-                "warmup_period must be an int or a list of ints (one per param group), "
-                f"got {_describe(warmup_period)}"
-            ) from None
-        periods = [period] * num_groups
-        names = ["warmup_period"] * num_groups
-    for name, period in zip(names, periods, strict=True):
-        if period < 1:
-            raise ValueError(f"{name} must be a positive int, got {period}")
-    return periods
-
-
-def _stepper(warmup: BaseWarmup) -> _lr.Stepper:
-    """The warmup's cache for the step path, created on first use."""
-    stepper = warmup.__dict__.get("_lr_stepper")
-    if not isinstance(stepper, _lr.Stepper):
-        stepper = warmup.__dict__["_lr_stepper"] = _lr.Stepper()
-    return stepper
+def _claim(optimizer: Optimizer, warmup: BaseWarmup) -> None:
+    """Register ``warmup`` as the optimizer's warmup, or refuse a second live one."""
+    ref = _OWNERS.get(optimizer)
+    other = ref() if ref is not None else None
+    if other is not None and other is not warmup:
+        raise ValueError(
+            f"{type(optimizer).__name__} already has a warmup, {other!r}; a second one "
+            f"({type(warmup).__name__}) would take its dampened learning rates for undampened "
+            "ones. Use one warmup per optimizer, or call detach() on the first one."
+        )
+    _OWNERS[optimizer] = weakref.ref(warmup)
 
 
 class _Dampening:
@@ -139,23 +77,7 @@ class _Dampening:
         self._warmup = warmup
 
     def __enter__(self) -> None:
-        warmup = self._warmup
-        groups = warmup.optimizer.param_groups
-        lrs = warmup.lrs
-        if len(groups) != len(lrs) or warmup._had_initial_lr is not None:
-            groups = warmup._param_groups()  # raises, or runs the one-time check
-        # Keep what the optimizer uses now, to put it back if the suite fails,
-        # then let the schedulers see the undampened learning rates.
-        kept = _lr.enter_plain(groups, lrs)
-        if kept is None:
-            kept = _stepper(warmup).enter(groups, lrs, warmup._dampened)
-        elif warmup._written is not None and kept != warmup._written:
-            try:
-                warmup._report_change_outside(kept)
-            except BaseException:  # warnings turned into errors: change nothing
-                _lr.write(groups, kept)
-                raise
-        warmup._dampened = kept
+        self._warmup._enter()
 
     def __exit__(
         self,
@@ -163,27 +85,7 @@ class _Dampening:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        warmup = self._warmup
-        if exc_type is None:
-            try:
-                groups, step, factors = warmup._plan(None)
-            except BaseException:
-                self._restore()
-                raise
-            warmup.last_step = step
-            lrs = warmup.lrs
-            written = _lr.leave_plain(groups, lrs, factors)
-            if written is None:
-                _stepper(warmup).leave(groups, lrs, warmup._dampened, factors)
-            warmup._written = written if warmup._watch else None
-        else:
-            self._restore()
-
-    def _restore(self) -> None:
-        """Put back the dampened learning rates the optimizer had before entry."""
-        dampened = self._warmup._dampened
-        # If the block added a param group, the groups that existed are restored.
-        _lr.write(self._warmup.optimizer.param_groups[: len(dampened)], dampened)
+        self._warmup._leave(exc_type is None)
 
 
 class BaseWarmup:
@@ -197,12 +99,18 @@ class BaseWarmup:
 
         \hat\alpha_t = \alpha_t \, \omega_t .
 
-    Construction records each param group's learning rate as its undampened
-    value and dampens it once, for the first iteration. Afterwards, step the LR
-    schedulers inside :meth:`dampening` once per iteration.
+    There are two ways to apply it:
+
+    * **attached** (:meth:`attach`): the factor is applied inside
+      ``optimizer.step()`` and counts the updates that really happen; LR
+      schedulers never see a dampened rate. Nothing else changes in the loop.
+    * **dampening** (the original API): construction records each param
+      group's learning rate as its undampened value and dampens it once, for
+      the first iteration; afterwards, step the LR schedulers inside
+      :meth:`dampening` once per iteration.
 
     Subclasses implement :meth:`warmup_factor`; everything that touches the
-    optimizer lives here.
+    optimizer lives here. One optimizer has at most one live warmup.
 
     Args:
         optimizer: The wrapped optimizer.
@@ -213,17 +121,48 @@ class BaseWarmup:
     Attributes:
         optimizer: The wrapped optimizer.
         lrs: The undampened learning rate of each param group (copies).
+            Once every factor is 1, and between updates in attached mode, the
+            optimizer itself holds them; :meth:`state_dict` refreshes this list
+            from there.
         warmup_params: The warmup parameters of each param group.
-        last_step: The index of the last step (``0`` after construction).
+        last_step: The index of the step whose factor applies to the next
+            update (``0`` after construction; in attached mode, the number of
+            updates done).
 
     Raises:
         TypeError: ``optimizer`` is not an optimizer, ``warmup_params`` is not a
             list of dicts, or ``last_step`` is not an int.
-        ValueError: ``warmup_params`` has the wrong length or ``last_step < -1``.
+        ValueError: ``warmup_params`` has the wrong length, ``last_step < -1``,
+            or the optimizer already has a live warmup.
     """
+
+    # The mechanism's own state, kept out of __dict__ so that __dict__ holds the
+    # optimizer and the state's keys only.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_cells",  # CPU factor tensors, one per dtype (see _lr.scale)
+        "_detached",  # detach() was called: no longer drives the optimizer
+        "_free",  # every factor applied last was 1: the groups hold the undampened rates
+        "_hooks",  # the step hook handles while attached, else None
+        "_inside",  # inside dampening(), or between the hooks of one update
+        "_late_groups",  # groups without 'initial_lr' at construction, watched
+        "_ones_from",  # a step from which every factor is known to be 1
+        "_written",  # the float lrs written last, to notice changes made outside
+    )
 
     _requires: ClassVar[tuple[str, ...]] = ()
     """The keys every dict of ``warmup_params`` must have (checked on load)."""
+
+    _never_decreases: ClassVar[bool] = False
+    """True when :meth:`warmup_factor` never decreases with the step, so once every
+    factor is 1 no later one needs computing. A subclass that overrides
+    :meth:`warmup_factor` goes back to False unless it sets this itself."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "warmup_factor" in cls.__dict__ and "_never_decreases" not in cls.__dict__:
+            cls._never_decreases = False
 
     def __init__(
         self,
@@ -231,15 +170,14 @@ class BaseWarmup:
         warmup_params: list[dict[str, Any]],
         last_step: int = -1,
     ) -> None:
-        cls = type(self).__name__
-        optimizer = _check_optimizer(optimizer, cls)
+        optimizer = _checks.optimizer(optimizer, type(self).__name__)
         groups = optimizer.param_groups
         params = self._check_params(warmup_params, len(groups))
-        step = _check_last_step(last_step)
+        step = _checks.last_step(last_step) + 1
         owners: dict[int, int] = {}
         for i, group in enumerate(groups):
             lr = group.get("lr")
-            _lr.check_lr(lr, f"optimizer.param_groups[{i}]['lr']")
+            _checks.lr(lr, f"optimizer.param_groups[{i}]['lr']")
             # A tensor shared by several groups (an optimizer-wide default lr
             # tensor) is dampened once, so its groups must share one factor.
             j = owners.setdefault(id(lr), i) if isinstance(lr, Tensor) else i
@@ -249,28 +187,32 @@ class BaseWarmup:
                     f"get different warmup parameters ({params[j]} and {params[i]}); give "
                     "each group its own lr tensor"
                 )
-        factors = self._factors(params, step + 1)  # fails before anything changes
+        factors = self._factors(params, step)  # fails before anything changes
+        _claim(optimizer, self)
         self.optimizer = optimizer
         self.warmup_params = params
-        self.last_step = step + 1
+        self.last_step = step
         self.lrs: list[LR] = _lr.read(groups)
-        self._dampened: list[LR] = _lr.read(groups)  # scratch space for dampening()
-        _lr.scale(groups, factors)
-        # The float learning rates last written, to notice a change made between
-        # steps outside dampening() (an LR scheduler stepped after the block).
-        self._watch = True
-        self._written: list[float] | None = _lr.plain_values(groups)
-        # Schedulers constructed before the warmup have set 'initial_lr'; one that
+        self._cells: dict[Any, Tensor] = {}
+        self._detached = False
+        self._hooks: tuple[RemovableHandle, RemovableHandle] | None = None
+        self._inside = False
+        self._ones_from: int | None = None
+        self._free = False
+        self._written: list[float | None] | None = None
+        self._apply(groups, step, factors)
+        # Schedulers built before the warmup have set 'initial_lr'; one that
         # appears later belongs to a scheduler built after the warmup.
-        self._had_initial_lr: list[bool] | None = ["initial_lr" in g for g in groups]
+        late = [i for i, g in enumerate(groups) if "initial_lr" not in g]
+        self._late_groups: list[int] | None = late or None
 
-    # -- the maths --------------------------------------------------------------
+    # -- the maths ----------------------------------------------------------------
 
     def warmup_factor(self, step: int, **params: Any) -> float:
         r"""The warmup factor :math:`\omega_t` at iteration :math:`t = \text{step} + 1`.
 
-        A pure function of its arguments; :meth:`dampen` calls it once per
-        distinct set of parameters at each step.
+        A pure function of its arguments, called once per distinct set of
+        parameters at each step.
 
         Args:
             step: The index of the step (``0`` for the first iteration).
@@ -282,30 +224,61 @@ class BaseWarmup:
         raise NotImplementedError(f"{type(self).__name__} must implement warmup_factor()")
 
     def _factors(self, params: Sequence[Mapping[str, Any]], step: int) -> list[float]:
-        # Param groups usually share their warmup parameters: compute each
-        # distinct factor once. The common case, every group equal to the first,
-        # is one comparison per group in C.
-        n = len(params)
-        if n == 1:
-            return [self.warmup_factor(step, **params[0])]
-        if n == 0:
+        """One factor per group, each distinct set of parameters computed once."""
+        if not params:
             return []
         first = params[0]
-        if params.count(first) == n:
-            return [self.warmup_factor(step, **first)] * n
-        factors: list[float] = []
-        last: Mapping[str, Any] | None = None
-        factor = 1.0
+        if params.count(first) == len(params):  # the usual case, compared in C
+            return [self.warmup_factor(step, **first)] * len(params)
+        known: list[tuple[Mapping[str, Any], float]] = []
+        factors = []
         for p in params:
-            if p is not last and p != last:
+            factor = next((f for q, f in known if q == p), None)
+            if factor is None:
                 factor = self.warmup_factor(step, **p)
-                last = p
+                known.append((p, factor))
             factors.append(factor)
         return factors
 
-    # -- the mechanism ----------------------------------------------------------
+    # -- the one step of the mechanism ---------------------------------------------
 
-    def _param_groups(self) -> list[dict[str, Any]]:
+    def _apply(self, groups: list[dict[str, Any]], step: int, factors: list[float]) -> None:
+        """Make ``factors`` (those of ``step``) the applied ones; groups hold undampened rates."""
+        ones = all(f == 1.0 for f in factors)
+        if ones:
+            if self._never_decreases and (self._ones_from is None or step < self._ones_from):
+                self._ones_from = step
+            if not self._free:
+                _lr.record(groups, self.lrs)  # the last time until a factor drops below 1
+        else:
+            _lr.record(groups, self.lrs)
+            _lr.scale(groups, factors, self._cells)
+        self._free = ones
+        self.last_step = step
+        if ones or self._hooks is not None:
+            self._written = None
+        else:
+            self._written = [None if isinstance(g["lr"], Tensor) else g["lr"] for g in groups]
+
+    def _advance(self, step: int | None) -> None:
+        """Record the groups' rates as undampened and apply the factors of ``step``."""
+        if step is None:
+            step = _checks.last_step(self.last_step, "warmup.last_step") + 1
+        else:
+            step = _checks.as_int(step, "step", minimum=0)
+        groups = self._groups()
+        if self._free and self._ones_from is not None and step >= self._ones_from:
+            self.last_step = step  # every factor is 1: nothing to do
+            return
+        self._apply(groups, step, self._factors(self.warmup_params, step))
+
+    def _groups(self) -> list[dict[str, Any]]:
+        """The param groups, after the checks that must pass before a step changes anything."""
+        if self._detached:
+            raise RuntimeError(
+                f"this {type(self).__name__} was detached from its optimizer; build a new "
+                "warmup (or call attach()) to warm up again"
+            )
         groups = self.optimizer.param_groups
         if len(groups) != len(self.lrs):
             raise ValueError(
@@ -314,49 +287,95 @@ class BaseWarmup:
                 "the warmup was created. Create the warmup after the last "
                 "optimizer.add_param_group() call."
             )
-        if self._had_initial_lr is not None:
-            self._check_scheduler_order(groups)
+        if self._late_groups is not None:
+            self._check_late_schedulers(groups, self._late_groups)
         return groups
 
-    def _check_scheduler_order(self, groups: list[dict[str, Any]]) -> None:
-        had = self._had_initial_lr
-        self._had_initial_lr = None
-        assert had is not None
-        late = [i for i, g in enumerate(groups) if "initial_lr" in g and not had[i]]
-        if late:
-            warnings.warn(
-                f"an LR scheduler was created after {type(self).__name__}: it took the "
-                "dampened learning rate as its base learning rate, so the warmup factor "
-                "of the first step stays in every later learning rate. Create the LR "
-                "scheduler before the warmup (or use pytorch_warmup.WarmupLR).",
-                WarmupWarning,
-                stacklevel=_user_stacklevel(),
-            )
-
-    def _report_change_outside(self, current: Sequence[LR]) -> None:
-        written = self._written
-        assert written is not None
-        self._watch = False
-        self._written = None
-        i = next(i for i, (a, b) in enumerate(zip(current, written, strict=True)) if a != b)
+    def _check_late_schedulers(self, groups: list[dict[str, Any]], watched: list[int]) -> None:
+        late = [i for i in watched if "initial_lr" in groups[i]]
+        if not late:
+            return
+        rest = [i for i in watched if i not in late]
+        self._late_groups = rest or None
         warnings.warn(
-            f"the learning rate of param group {i} changed outside "
-            f"{type(self).__name__}.dampening() since the last step ({written[i]!r} -> "
-            f"{current[i]!r}); dampening() puts back the undampened {self.lrs[i]!r}, so "
-            "that change is lost. Step LR schedulers inside `with warmup.dampening():` "
-            "(or, for schedulers computed in closed form, call warmup.dampen() after them).",
+            f"an LR scheduler was created after {type(self).__name__} (it set 'initial_lr' "
+            f"of param group(s) {late} at step {self.last_step}): it took the dampened "
+            "learning rate as its base learning rate, so a warmup factor stays in every "
+            "later learning rate. Create the LR scheduler before the warmup, or use the "
+            "attached mode (warmup.attach()), where schedulers never see a dampened rate.",
             WarmupWarning,
             stacklevel=_user_stacklevel(),
         )
 
+    def _check_written(self, groups: list[dict[str, Any]]) -> None:
+        written = self._written
+        if written is None:
+            return
+        now = [None if isinstance(g["lr"], Tensor) else g["lr"] for g in groups]
+        if now == written:
+            return
+        i = next(i for i, (a, b) in enumerate(zip(now, written, strict=True)) if a != b)
+        warnings.warn(
+            f"the learning rate of param group {i} changed outside "
+            f"{type(self).__name__}.dampening() since the last step ({written[i]!r} -> "
+            f"{now[i]!r}); dampening() puts back the undampened {self.lrs[i]!r}, so that "
+            "change is lost. Step LR schedulers inside `with warmup.dampening():`, call "
+            "warmup.dampen() after closed-form schedulers, or use warmup.attach().",
+            WarmupWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
+    def _not_attached(self, what: str) -> None:
+        if self._hooks is not None:
+            raise RuntimeError(
+                f"{what} is for a warmup that is not attached; this {type(self).__name__} "
+                "is attached to its optimizer and applies its factor inside "
+                "optimizer.step(): step the LR schedulers directly"
+            )
+
+    # -- dampening: the original API -----------------------------------------------
+
+    def _enter(self) -> None:
+        self._not_attached("dampening()")
+        if self._inside:
+            raise RuntimeError(
+                f"{type(self).__name__}.dampening() is already active: a dampening() block "
+                "cannot be entered again inside itself (it would count the step twice)"
+            )
+        groups = self._groups()
+        if not self._free:
+            self._check_written(groups)  # may raise when warnings are errors
+            # Let the schedulers see (and chain on) the undampened rates.
+            _lr.write(groups, self.lrs)
+        self._inside = True
+
+    def _leave(self, ok: bool) -> None:
+        self._inside = False
+        if ok:
+            try:
+                self._advance(None)
+            except BaseException:
+                self._restore()
+                raise
+        else:
+            self._restore()
+
+    def _restore(self) -> None:
+        """Put back the dampened rates of ``last_step`` after a failed dampening() block."""
+        if self._free:
+            return  # the groups held the undampened rates: nothing was changed
+        groups = self.optimizer.param_groups[: len(self.lrs)]  # a group may have been added
+        _lr.write(groups, self.lrs)
+        _lr.scale(groups, self._factors(self.warmup_params, self.last_step), self._cells)
+
     def dampen(self, step: int | None = None) -> None:
         r"""Multiply each group's current learning rate by its warmup factor.
 
-        Sets :attr:`last_step` to ``step`` and multiplies ``group['lr']`` by
-        :math:`\omega_{\text{step}+1}`. Prefer :meth:`dampening`, which also
-        puts the undampened learning rates back before the LR schedulers step;
-        calling :meth:`dampen` directly is for schedulers that compute the
-        learning rate in closed form (``scheduler.step(epoch)``, ``LambdaLR``).
+        Records the current learning rates as the undampened ones, sets
+        :attr:`last_step` to ``step`` and multiplies ``group['lr']`` by
+        :math:`\omega_{\text{step}+1}`. Prefer :meth:`dampening` (or
+        :meth:`attach`); calling :meth:`dampen` directly is for schedulers that
+        compute the learning rate in closed form (``scheduler.step(epoch)``).
 
         Args:
             step: The index of the step; defaults to ``last_step + 1``.
@@ -365,31 +384,12 @@ class BaseWarmup:
             TypeError: ``step`` is not an int.
             ValueError: ``step`` is negative, or the optimizer's param groups
                 changed since the warmup was built.
+            RuntimeError: the warmup is attached, or inside :meth:`dampening`.
         """
-        groups, step, factors = self._plan(step)
-        self.last_step = step
-        written = _lr.scale_plain(groups, factors)
-        if written is None:
-            _stepper(self).scale(groups, self.lrs, self._dampened, factors)
-        self._written = written if self._watch else None
-
-    def _plan(self, step: int | None) -> tuple[list[dict[str, Any]], int, list[float]]:
-        """Check everything a step needs, before anything changes."""
-        if step is None:
-            step = self.last_step + 1
-            if type(step) is not int or step < 0:
-                step = _check_last_step(self.last_step, "warmup.last_step") + 1
-        else:
-            step = _as_int(step, "step")
-            if step < 0:
-                raise ValueError(f"step must be >= 0, got {step}")
-        groups = self.optimizer.param_groups
-        if len(groups) != len(self.lrs) or self._had_initial_lr is not None:
-            groups = self._param_groups()  # raises, or runs the one-time check
-        params = self.warmup_params
-        if len(params) == 1:  # saves a call on the most common path
-            return groups, step, [self.warmup_factor(step, **params[0])]
-        return groups, step, self._factors(params, step)
+        self._not_attached("dampen()")
+        if self._inside:
+            raise RuntimeError("dampen() cannot be called inside dampening()")
+        self._advance(step)
 
     def dampening(self) -> _Dampening:
         r"""Context manager that steps LR schedulers on undampened learning rates.
@@ -398,9 +398,14 @@ class BaseWarmup:
         so the LR schedulers stepped inside see (and chain on) the learning rates
         they set themselves. On exit the resulting learning rates are recorded as
         the new undampened values and :meth:`dampen` is applied for the next
-        step. If the block raises, the optimizer keeps the dampened learning
-        rates it had before, :attr:`last_step` is unchanged, and the exception
-        propagates.
+        step. If the block raises during the warmup, the optimizer keeps the
+        dampened learning rates it had before, :attr:`last_step` is unchanged,
+        and the exception propagates. Entering the block again inside itself
+        raises ``RuntimeError`` before anything changes.
+
+        Once every factor is exactly 1 the block does no work at all: the
+        optimizer then holds the undampened rates (a block that raises keeps
+        what the schedulers wrote before the error).
 
         Example:
             >>> import torch
@@ -419,15 +424,150 @@ class BaseWarmup:
         """
         return _Dampening(self)
 
-    # -- state ------------------------------------------------------------------
+    # -- attached mode --------------------------------------------------------------
+
+    def attach(self) -> BaseWarmup:
+        r"""Apply the warmup inside ``optimizer.step()`` from now on; returns the warmup.
+
+        Puts the undampened learning rates back into the optimizer and
+        registers a step pre-hook and post-hook. Update number :math:`t`
+        (counting completed ``optimizer.step()`` calls from :attr:`last_step`)
+        then uses :math:`\alpha\,\omega_t`, where :math:`\alpha` is
+        ``group['lr']`` as the LR schedulers left it; right after the update
+        ``group['lr']`` is :math:`\alpha` again, bit for bit (a tensor lr stays
+        the same object, updated in place). A step that ``GradScaler`` skips,
+        or a micro-batch of gradient accumulation, does not call
+        ``optimizer.step()`` and is not counted; LR schedulers can be built and
+        stepped in any order and number. After the warmup the hooks only count.
+
+        Returns:
+            The warmup itself, so that ``warmup = LinearWarmup(opt, 100).attach()``.
+
+        Raises:
+            RuntimeError: the warmup is already attached, or inside :meth:`dampening`.
+            ValueError: another live warmup drives the optimizer, or a param
+                group was added since the warmup was built.
+
+        Example:
+            >>> import torch
+            >>> from pytorch_warmup import LinearWarmup
+            >>> opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=0.1)
+            >>> warmup = LinearWarmup(opt, warmup_period=4).attach()
+            >>> sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+            >>> used = []
+            >>> for _ in range(5):
+            ...     opt.step()
+            ...     used += warmup.get_last_lr()
+            ...     sched.step()
+            >>> [round(lr, 6) for lr in used]  # StepLR times min(1, t/4)
+            [0.025, 0.05, 0.0375, 0.05, 0.025]
+            >>> opt.param_groups[0]["lr"]  # between updates: the scheduler's rate
+            0.025
+        """
+        if self._hooks is not None:
+            raise ValueError(f"this {type(self).__name__} is already attached to its optimizer")
+        if self._inside:
+            raise RuntimeError("attach() cannot be called inside dampening()")
+        was_detached = self._detached
+        self._detached = False
+        try:
+            groups = self._groups()
+            _claim(self.optimizer, self)
+        except BaseException:
+            self._detached = was_detached
+            raise
+        if not (self._free or was_detached):
+            _lr.write(groups, self.lrs)  # undo the dampening of the current step
+        self._late_groups = None
+        self._written = None
+        self._free = False
+        self._register_hooks()
+        return self
+
+    def _register_hooks(self) -> None:
+        self._hooks = (
+            self.optimizer.register_step_pre_hook(self._before_update),
+            self.optimizer.register_step_post_hook(self._after_update),
+        )
+
+    def detach(self) -> None:
+        """Stop driving the optimizer and leave it as if it had never been warmed up.
+
+        Removes the hooks of the attached mode, or (dampening mode) puts the
+        undampened learning rates back. Another warmup can then be built on the
+        optimizer; this one can be attached again with :meth:`attach`.
+        """
+        if self._detached:
+            return
+        if self._inside:
+            if self._hooks is None:
+                raise RuntimeError("detach() cannot be called inside dampening()")
+            _lr.write(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
+            self._inside = False
+        if self._hooks is not None:
+            for handle in self._hooks:
+                handle.remove()
+            self._hooks = None
+        elif not self._free:
+            _lr.write(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
+        self._free = True
+        self._written = None
+        self._detached = True
+        ref = _OWNERS.get(self.optimizer)
+        if ref is not None and ref() is self:
+            del _OWNERS[self.optimizer]
+
+    @property
+    def attached(self) -> bool:
+        """Whether the warmup is applied inside ``optimizer.step()`` (see :meth:`attach`)."""
+        return self._hooks is not None
+
+    def _before_update(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        if self._inside:  # the previous update raised: its rates were left dampened
+            _lr.write(optimizer.param_groups[: len(self.lrs)], self.lrs)
+            self._inside = False
+        step = self.last_step
+        if self._free and self._ones_from is not None and step >= self._ones_from:
+            return
+        groups = self._groups()
+        self._apply(groups, step, self._factors(self.warmup_params, step))
+        self._inside = not self._free
+
+    def _after_update(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        if self._inside:
+            _lr.write(optimizer.param_groups, self.lrs)
+            self._inside = False
+        self.last_step += 1
+
+    def get_last_lr(self) -> list[LR]:
+        """The learning rates the optimizer uses, dampened, one per param group.
+
+        Attached: those of the last update (before the first update, those it
+        will use). Dampening mode: those in the optimizer, which the next update
+        uses. Once every factor is 1 these are the optimizer's current rates.
+        Floats, or copies of the 0-dim tensors.
+        """
+        groups = self.optimizer.param_groups
+        if self._hooks is None or self._free or self._detached:
+            return _lr.read(groups)
+        step = self.last_step - 1 if self.last_step > 0 else 0
+        source = self.lrs if self.last_step > 0 else _lr.read(groups)
+        factors = self._factors(self.warmup_params, step)
+        return [lr * f for lr, f in zip(source, factors, strict=True)]
+
+    # -- state -----------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """The warmup's state: ``lrs``, ``warmup_params`` and ``last_step``.
 
         The same keys as the original package, holding only ints, floats,
         lists, dicts and 0-dim tensors (copies), so ``torch.load`` with
-        ``weights_only=True`` reads it back.
+        ``weights_only=True`` reads it back. The state is the same in both
+        modes: ``lrs`` are the undampened rates.
         """
+        if (self._free or self._hooks is not None) and not self._detached:
+            # The optimizer holds the undampened rates: refresh the copies.
+            _lr.record(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
         return {
             "lrs": [_lr.copy_lr(lr) for lr in self.lrs],
             "warmup_params": [dict(p) for p in self.warmup_params],
@@ -439,9 +579,14 @@ class BaseWarmup:
 
         The state is checked against the optimizer (keys, types, one entry per
         param group, valid warmup parameters) before anything changes: a state
-        that is refused leaves the warmup exactly as it was. The optimizer's
-        learning rates are not touched; restore them with the optimizer's own
-        ``load_state_dict``.
+        that is refused leaves the warmup and the optimizer exactly as they were.
+
+        Not attached, loading also sets each group's learning rate to the one a
+        run that never stopped holds at this point, ``lrs[i]`` times the factor
+        of ``last_step`` (tensors in place). So resuming is exact whatever the
+        order of ``optimizer.load_state_dict``, building the schedulers and the
+        warmup, and loading their states. Attached, the optimizer is not touched:
+        it holds undampened rates between updates anyway.
 
         Args:
             state_dict: A state from :meth:`state_dict` of this class (or from the
@@ -452,58 +597,72 @@ class BaseWarmup:
             ValueError: keys are missing or unknown, or lengths or values are wrong.
         """
         cls = type(self).__name__
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{cls}.load_state_dict expects a dict, got {_describe(state_dict)}")
-        keys = set(state_dict)
-        missing = [k for k in _STATE_KEYS if k not in keys]
-        unknown = sorted(str(k) for k in keys - set(_STATE_KEYS))
-        if missing or unknown:
-            raise ValueError(
-                f"{cls} state must have exactly the keys {list(_STATE_KEYS)}; "
-                f"missing {missing}, unknown {unknown}"
-            )
+        state = _checks.state_keys(state_dict, _STATE_KEYS, cls)
         groups = self.optimizer.param_groups
         n = len(groups)
-        lrs = state_dict["lrs"]
-        if not isinstance(lrs, (list, tuple)):
-            raise TypeError(f"state 'lrs' must be a list, got {_describe(lrs)}")
-        if len(lrs) != n:
-            raise ValueError(
-                f"state 'lrs' has {len(lrs)} entries but the optimizer has {n} param groups"
-            )
+        lrs = _checks.sequence(state["lrs"], "state 'lrs'", n, "param group")
         for i, lr in enumerate(lrs):
-            _lr.check_lr(lr, f"state 'lrs'[{i}]")
-        params = self._check_params(state_dict["warmup_params"], n, "state 'warmup_params'")
-        step = _check_last_step(state_dict["last_step"], "state 'last_step'")
-        self._factors(params, max(step, 0))  # the parameters must give a factor
-        new_lrs = [_lr.to_like(lr, g["lr"]) for lr, g in zip(lrs, groups, strict=True)]
-        self.lrs = new_lrs
-        self._dampened = _lr.read(groups)
+            _checks.lr(lr, f"state 'lrs'[{i}]")
+        params = self._check_params(state["warmup_params"], n, "state 'warmup_params'")
+        step = max(_checks.last_step(state["last_step"], "state 'last_step'"), 0)
+        factors = self._factors(params, step)  # the parameters must give a factor
+        if self._inside:
+            raise RuntimeError("load_state_dict() cannot be called inside dampening()")
+        self.lrs = [_lr.to_like(lr, g["lr"]) for lr, g in zip(lrs, groups, strict=True)]
         self.warmup_params = params
         self.last_step = step
-        self._had_initial_lr = None
-        self._written = None  # the optimizer's state may be loaded after this
+        self._late_groups = None
+        self._ones_from = None
+        self._free = False
+        if self._hooks is None and not self._detached:
+            _lr.write(groups, self.lrs)
+            self._apply(groups, step, factors)
 
-    # -- validation -------------------------------------------------------------
+    # -- copies -------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_pytorch_warmup_mechanism"] = {
+            "detached": self._detached,
+            "attached": self._hooks is not None,
+            "free": self._free,
+            "inside": self._inside,
+            "late_groups": self._late_groups,
+            "ones_from": self._ones_from,
+            "written": self._written,
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        mechanism = state.pop("_pytorch_warmup_mechanism")
+        self.__dict__.update(state)
+        self._cells = {}
+        self._detached = mechanism["detached"]
+        self._free = mechanism["free"]
+        self._inside = mechanism["inside"]
+        self._late_groups = mechanism["late_groups"]
+        self._ones_from = mechanism["ones_from"]
+        self._written = mechanism["written"]
+        self._hooks = None
+        if not self._detached:
+            _claim(self.optimizer, self)
+            if mechanism["attached"]:
+                self._register_hooks()
+
+    # -- validation -------------------------------------------------------------------
 
     def _check_params(
         self, warmup_params: object, num_groups: int, name: str = "warmup_params"
     ) -> list[dict[str, Any]]:
         """Check the shape of ``warmup_params`` and return a deep-enough copy."""
-        if not isinstance(warmup_params, (list, tuple)):
-            raise TypeError(
-                f"{name} must be a list with one dict per param group, got "
-                f"{_describe(warmup_params)}"
-            )
-        if len(warmup_params) != num_groups:
-            raise ValueError(
-                f"{name} must have one dict per param group: the optimizer has "
-                f"{num_groups}, {name} has {len(warmup_params)}"
-            )
+        entries = _checks.sequence(warmup_params, name, num_groups, "param group")
         params: list[dict[str, Any]] = []
-        for i, p in enumerate(warmup_params):
+        for i, p in enumerate(entries):
             if not isinstance(p, Mapping) or not all(isinstance(k, str) for k in p):
-                raise TypeError(f"{name}[{i}] must be a dict with str keys, got {_describe(p)}")
+                raise TypeError(
+                    f"{name}[{i}] must be a dict with str keys, got {_checks.describe(p)}"
+                )
             if self._requires and set(p) != set(self._requires):
                 raise ValueError(
                     f"{name}[{i}] must have exactly the keys {list(self._requires)} for "
@@ -523,27 +682,103 @@ class BaseWarmup:
         )
 
 
+def _resolve_period(
+    warmup_period: object,
+    warmup_fraction: object,
+    total_steps: object,
+    warmup_epochs: object,
+    steps_per_epoch: object,
+) -> object:
+    """The period in updates from whichever unit was given (exactly one)."""
+    given = [
+        name
+        for name, value in (
+            ("warmup_period", warmup_period),
+            ("warmup_fraction", warmup_fraction),
+            ("warmup_epochs", warmup_epochs),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        got = " and ".join(given) if given else "None"
+        raise TypeError(
+            "give exactly one of warmup_period (an int or a list of ints, in updates), "
+            "warmup_fraction (with total_steps) and warmup_epochs (with steps_per_epoch); "
+            f"got {got}"
+        )
+    if warmup_period is not None:
+        for name, value in (("total_steps", total_steps), ("steps_per_epoch", steps_per_epoch)):
+            if value is not None:
+                raise TypeError(f"{name} only goes with warmup_fraction or warmup_epochs")
+        return warmup_period
+    if warmup_fraction is not None:
+        if steps_per_epoch is not None:
+            raise TypeError("steps_per_epoch goes with warmup_epochs, not warmup_fraction")
+        if total_steps is None:
+            raise TypeError("warmup_fraction needs total_steps, the number of updates of training")
+        fraction = _checks.as_float(warmup_fraction, "warmup_fraction")
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"warmup_fraction must be in (0, 1], got {warmup_fraction!r}")
+        total = _checks.as_int(total_steps, "total_steps", minimum=1)
+        exact, what = Fraction(repr(fraction)) * total, f"{fraction!r} of {total} updates"
+    else:
+        if total_steps is not None:
+            raise TypeError("total_steps goes with warmup_fraction, not warmup_epochs")
+        if steps_per_epoch is None:
+            raise TypeError("warmup_epochs needs steps_per_epoch, the number of updates per epoch")
+        epochs = _checks.as_float(warmup_epochs, "warmup_epochs")
+        if not epochs > 0:
+            raise ValueError(f"warmup_epochs must be positive, got {warmup_epochs!r}")
+        per_epoch = _checks.as_int(steps_per_epoch, "steps_per_epoch", minimum=1)
+        exact = Fraction(repr(epochs)) * per_epoch
+        what = f"{epochs!r} epochs of {per_epoch} updates"
+    period = round(exact)  # to the nearest int, ties to even
+    if period < 1:
+        raise ValueError(f"a warmup over {what} rounds to a period of 0 updates")
+    return period
+
+
 class _PeriodWarmup(BaseWarmup):
     """A warmup with one int period per param group: the linear and exponential ones."""
 
     _requires = ("warmup_period",)
+    _never_decreases = True
 
     def __init__(
         self,
         optimizer: Optimizer,
-        warmup_period: int | Sequence[int],
+        warmup_period: int | Sequence[int] | None = None,
         last_step: int = -1,
+        *,
+        warmup_fraction: float | None = None,
+        total_steps: int | None = None,
+        warmup_epochs: float | None = None,
+        steps_per_epoch: int | None = None,
     ) -> None:
-        optimizer = _check_optimizer(optimizer, type(self).__name__)
-        periods = check_warmup_period(warmup_period, len(optimizer.param_groups))
+        optimizer = _checks.optimizer(optimizer, type(self).__name__)
+        n = len(optimizer.param_groups)
+        period = _resolve_period(
+            warmup_period, warmup_fraction, total_steps, warmup_epochs, steps_per_epoch
+        )
+        if isinstance(period, (list, tuple)):
+            entries = _checks.sequence(period, "warmup_period", n, "param group")
+            periods = [
+                _checks.as_int(p, f"warmup_period[{i}]", minimum=1) for i, p in enumerate(entries)
+            ]
+        else:
+            try:
+                value = _checks.as_int(period, "warmup_period")
+            except TypeError:
+                raise TypeError(
+                    "warmup_period must be an int or a list of ints (one per param group), "
+                    f"got {_checks.describe(period)}"
+                ) from None
+            periods = [_checks.as_int(value, "warmup_period", minimum=1)] * n
         super().__init__(optimizer, [{"warmup_period": p} for p in periods], last_step)
 
     def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
         key = f"{name}['warmup_period']"
-        period = _as_int(params["warmup_period"], key)
-        if period < 1:
-            raise ValueError(f"{key} must be a positive int, got {period}")
-        params["warmup_period"] = period
+        params["warmup_period"] = _checks.as_int(params["warmup_period"], key, minimum=1)
         return params
 
 
@@ -554,18 +789,31 @@ class LinearWarmup(_PeriodWarmup):
 
         \omega_t^{\mathrm{linear},\tau} = \min\left\{1, \frac{t}{\tau}\right\}
 
-    The factor reaches exactly 1 at :math:`t = \tau` and stays there.
+    The factor reaches exactly 1 at :math:`t = \tau` and stays there. The period
+    can be given in updates, as a fraction of the training, or in epochs; a
+    fraction or a number of epochs is rounded to the nearest int (ties to even)
+    at construction, and the state holds that int period.
 
     Args:
         optimizer: The wrapped optimizer (an Adam-family optimizer; RAdam already
             contains a warmup of its own).
-        warmup_period: The warmup period :math:`\tau`, an int or one int per
-            param group.
+        warmup_period: The warmup period :math:`\tau` in updates, an int or one
+            int per param group.
         last_step: The index of the last step; ``-1`` starts a new warmup.
+        warmup_fraction: Instead of ``warmup_period``: the fraction of
+            ``total_steps`` in :math:`(0, 1]` (Lightning:
+            ``trainer.estimated_stepping_batches``; Hugging Face ``Trainer``:
+            ``max_steps``).
+        total_steps: The number of updates of the whole training.
+        warmup_epochs: Instead of ``warmup_period``: a number of epochs of
+            ``steps_per_epoch`` updates each.
+        steps_per_epoch: The number of updates per epoch.
 
     Raises:
-        TypeError: ``warmup_period`` is not an int or a list of ints.
-        ValueError: a period is not positive or the list has the wrong length.
+        TypeError: ``warmup_period`` is not an int or a list of ints, or not
+            exactly one of the three ways of giving the period is used.
+        ValueError: a period is not positive, the list has the wrong length, a
+            fraction is outside :math:`(0, 1]`, or the period rounds to 0.
 
     Example:
         >>> import torch
@@ -583,6 +831,8 @@ class LinearWarmup(_PeriodWarmup):
         True
     """
 
+    _never_decreases = True
+
     def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
         r"""The factor :math:`\min\{1, t/\tau\}` with :math:`t = \text{step} + 1`.
 
@@ -590,7 +840,7 @@ class LinearWarmup(_PeriodWarmup):
             step: The index of the step.
             warmup_period: The warmup period :math:`\tau`.
         """
-        return min(1.0, (step + 1) / warmup_period)
+        return _math.linear_factor(step, warmup_period)
 
 
 class ExponentialWarmup(_PeriodWarmup):
@@ -601,18 +851,33 @@ class ExponentialWarmup(_PeriodWarmup):
         \omega_t^{\mathrm{expo},\tau} = 1 - \exp\left(-\frac{t}{\tau}\right)
 
     computed as ``-expm1(-t/tau)``, accurate to an ulp or two even when
-    :math:`t/\tau` is tiny (where ``1 - exp(-x)`` loses every digit).
+    :math:`t/\tau` is tiny (where ``1 - exp(-x)`` loses every digit). The
+    factor is exactly 1 once :math:`e^{-t/\tau} \le 2^{-54}`, that is from
+    :math:`t \approx 54 \ln 2 \, \tau \approx 37.4\,\tau` on; after that
+    the warmup costs nothing. The period can be given as for
+    :class:`LinearWarmup`.
 
     Args:
         optimizer: The wrapped optimizer (an Adam-family optimizer; RAdam already
             contains a warmup of its own).
-        warmup_period: The constant :math:`\tau`, analogous to a linear warmup
-            period; an int or one int per param group.
+        warmup_period: The constant :math:`\tau` in updates (like a linear warmup
+            period), an int or
+            one int per param group.
         last_step: The index of the last step; ``-1`` starts a new warmup.
+        warmup_fraction: Instead of ``warmup_period``: the fraction of
+            ``total_steps`` in :math:`(0, 1]` (Lightning:
+            ``trainer.estimated_stepping_batches``; Hugging Face ``Trainer``:
+            ``max_steps``).
+        total_steps: The number of updates of the whole training.
+        warmup_epochs: Instead of ``warmup_period``: a number of epochs of
+            ``steps_per_epoch`` updates each.
+        steps_per_epoch: The number of updates per epoch.
 
     Raises:
-        TypeError: ``warmup_period`` is not an int or a list of ints.
-        ValueError: a period is not positive or the list has the wrong length.
+        TypeError: ``warmup_period`` is not an int or a list of ints, or not
+            exactly one of the three ways of giving the period is used.
+        ValueError: a period is not positive, the list has the wrong length, a
+            fraction is outside :math:`(0, 1]`, or the period rounds to 0.
 
     Example:
         >>> import torch
@@ -623,6 +888,8 @@ class ExponentialWarmup(_PeriodWarmup):
         9.999999995e-10
     """
 
+    _never_decreases = True
+
     def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
         r"""The factor :math:`1 - \exp(-t/\tau)` with :math:`t = \text{step} + 1`.
 
@@ -630,4 +897,4 @@ class ExponentialWarmup(_PeriodWarmup):
             step: The index of the step.
             warmup_period: The constant :math:`\tau`.
         """
-        return -math.expm1(-(step + 1) / warmup_period)
+        return _math.exponential_factor(step, warmup_period)

@@ -27,9 +27,9 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from . import _lr
+from . import _checks, _lr
 from ._lr import LR
-from .base import BaseWarmup, _describe
+from .base import BaseWarmup
 
 __all__ = ["WarmupLR"]
 
@@ -65,7 +65,7 @@ def _as_scheduler_list(lr_scheduler: object) -> list[LRScheduler]:
         if not isinstance(item, LRScheduler):
             raise TypeError(
                 f"{name} must be a torch.optim.lr_scheduler.LRScheduler (or lr_scheduler a "
-                f"list of them, or None), got {_describe(item)}"
+                f"list of them, or None), got {_checks.describe(item)}"
             )
     return items
 
@@ -136,7 +136,13 @@ class WarmupLR(LRScheduler):
         # 'initial_lr' on the param groups and step once.
         if not isinstance(warmup, BaseWarmup):
             raise TypeError(
-                f"warmup must be a pytorch_warmup warmup (a BaseWarmup), got {_describe(warmup)}"
+                "warmup must be a pytorch_warmup warmup (a BaseWarmup), got "
+                + _checks.describe(warmup)
+            )
+        if warmup.attached:
+            raise TypeError(
+                f"warmup ({type(warmup).__name__}) is attached to its optimizer: it needs no "
+                "WarmupLR. Give the framework the LR scheduler itself."
             )
         schedulers = _as_scheduler_list(lr_scheduler)
         optimizer = warmup.optimizer
@@ -180,7 +186,7 @@ class WarmupLR(LRScheduler):
         """
         if epoch is not None:
             raise TypeError(
-                f"WarmupLR.step() takes no argument, got {_describe(epoch)}. It steps its "
+                f"WarmupLR.step() takes no argument, got {_checks.describe(epoch)}. It steps its "
                 "schedulers once per call; a metric belongs to ReduceLROnPlateau, which "
                 "WarmupLR does not wrap. " + _PLATEAU_HINT
             )
@@ -248,16 +254,7 @@ class WarmupLR(LRScheduler):
             ValueError: keys are missing or unknown, or the state belongs to
                 another warmup class or other schedulers.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"WarmupLR.load_state_dict expects a dict, got {_describe(state_dict)}")
-        keys = set(state_dict)
-        missing = [k for k in _STATE_KEYS if k not in keys]
-        unknown = sorted(str(k) for k in keys - set(_STATE_KEYS))
-        if missing or unknown:
-            raise ValueError(
-                f"WarmupLR state must have exactly the keys {list(_STATE_KEYS)}; "
-                f"missing {missing}, unknown {unknown}"
-            )
+        state_dict = _checks.state_keys(state_dict, _STATE_KEYS, "WarmupLR")
         warmup_class = state_dict["warmup_class"]
         if warmup_class != type(self.warmup).__name__:
             raise ValueError(
@@ -268,7 +265,7 @@ class WarmupLR(LRScheduler):
         classes = state_dict["scheduler_classes"]
         for key, value in (("schedulers", states), ("scheduler_classes", classes)):
             if not isinstance(value, (list, tuple)):
-                raise TypeError(f"state {key!r} must be a list, got {_describe(value)}")
+                raise TypeError(f"state {key!r} must be a list, got {_checks.describe(value)}")
             if len(value) != len(self.schedulers):
                 raise ValueError(
                     f"state {key!r} has {len(value)} entries but this WarmupLR wraps "
@@ -283,9 +280,13 @@ class WarmupLR(LRScheduler):
                     f"position {i} is a {type(scheduler).__name__}"
                 )
             if not isinstance(state, Mapping):
-                raise TypeError(f"state 'schedulers'[{i}] must be a dict, got {_describe(state)}")
+                raise TypeError(
+                    f"state 'schedulers'[{i}] must be a dict, got {_checks.describe(state)}"
+                )
         if not isinstance(state_dict["warmup"], Mapping):
-            raise TypeError(f"state 'warmup' must be a dict, got {_describe(state_dict['warmup'])}")
+            raise TypeError(
+                f"state 'warmup' must be a dict, got {_checks.describe(state_dict['warmup'])}"
+            )
 
         saved_warmup = self.warmup.state_dict()
         saved_schedulers = [copy.deepcopy(s.state_dict()) for s in self.schedulers]

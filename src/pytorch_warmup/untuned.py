@@ -12,20 +12,29 @@ tuning. The periods are
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
 from typing import Any
 
+import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from .base import ExponentialWarmup, LinearWarmup, _check_optimizer
+from . import _checks, _math
+from .base import ExponentialWarmup, LinearWarmup
 
 __all__ = ["UntunedExponentialWarmup", "UntunedLinearWarmup", "untuned_period"]
 
 
-def _beta2_of(group: dict[str, Any], index: int, cls: str) -> float:
-    """Read, check and return ``betas[1]`` of a param group as a float."""
+def _shortest_decimal(value: float, dtype: torch.dtype) -> str:
+    """The shortest decimal that rounds to ``value`` in ``dtype``: the number the user wrote."""
+    for digits in range(1, 18):
+        text = f"{value:.{digits}g}"
+        if torch.tensor(float(text), dtype=dtype).item() == value:
+            return text
+    return repr(value)
+
+
+def beta2_of(group: dict[str, Any], index: int, cls: str, low: float = 0.0) -> tuple[float, str]:
+    """``betas[1]`` of a param group, checked, and the decimal it was written as."""
     betas = group.get("betas")
     if betas is None:
         raise TypeError(
@@ -39,19 +48,26 @@ def _beta2_of(group: dict[str, Any], index: int, cls: str) -> float:
         raise TypeError(
             f"optimizer.param_groups[{index}]['betas'] must be a pair (beta1, beta2), got {betas!r}"
         ) from None
+    name = f"optimizer.param_groups[{index}]['betas'][1]"
+    dtype = torch.float64
     if isinstance(beta2, Tensor):
-        if beta2.numel() != 1:
+        if beta2.numel() != 1 or not beta2.is_floating_point():
             raise TypeError(
-                f"optimizer.param_groups[{index}]['betas'][1] must be a number, got a "
-                f"tensor of shape {tuple(beta2.shape)}"
+                f"{name} must be a number, got a tensor of shape {tuple(beta2.shape)} "
+                f"and dtype {beta2.dtype}"
             )
-        beta2 = beta2.item()
-    if isinstance(beta2, bool) or not isinstance(beta2, (int, float)):
-        raise TypeError(
-            f"optimizer.param_groups[{index}]['betas'][1] must be a float, got {beta2!r} "
-            f"of type {type(beta2).__name__}"
-        )
-    return float(beta2)
+        dtype = beta2.dtype
+        beta2 = beta2.item()  # construction only, never on the step path
+    value = _checks.as_float(beta2, name)
+    try:
+        _checks.beta2(value, name, low)
+    except ValueError:
+        bracket = "[0, 1)" if low == 0.0 else f"({low:g}, 1)"
+        raise ValueError(
+            f"{cls} needs beta2 in {bracket}; optimizer.param_groups[{index}] has "
+            f"betas[1]={beta2!r}"
+        ) from None
+    return value, _shortest_decimal(value, dtype)
 
 
 def untuned_period(beta2: float, scale: int) -> int:
@@ -60,7 +76,8 @@ def untuned_period(beta2: float, scale: int) -> int:
     The floor is taken in exact arithmetic on the decimal value the user wrote
     (the shortest decimal that round-trips to ``beta2``), so ``beta2=0.999``
     gives exactly 2000 and 1000 rather than the 1999 that
-    ``int(2 / (1 - 0.999))`` gives in binary floating point.
+    ``int(2 / (1 - 0.999))`` gives in binary floating point. For a ``beta2``
+    held in a float32 tensor the warmups use the shortest decimal in float32.
 
     Args:
         beta2: Adam's :math:`\beta_2`, in :math:`[0, 1)`.
@@ -79,23 +96,15 @@ def untuned_period(beta2: float, scale: int) -> int:
         >>> untuned_period(0.7, 2), untuned_period(0.7, 1)
         (6, 3)
     """
-    if not (math.isfinite(beta2) and 0.0 <= beta2 < 1.0):
-        raise ValueError(f"beta2 must be in [0, 1) for an untuned warmup, got {beta2!r}")
-    exact = Fraction(repr(float(beta2)))
-    return max(1, math.floor(scale / (1 - exact)))
+    return _math.untuned_period(_checks.beta2(beta2), scale)
 
 
 def _untuned_periods(optimizer: object, scale: int, cls: str) -> list[int]:
-    opt = _check_optimizer(optimizer, cls)
+    opt = _checks.optimizer(optimizer, cls)
     periods = []
     for i, group in enumerate(opt.param_groups):
-        beta2 = _beta2_of(group, i, cls)
-        try:
-            periods.append(untuned_period(beta2, scale))
-        except ValueError:
-            raise ValueError(
-                f"{cls} needs beta2 in [0, 1); optimizer.param_groups[{i}] has betas[1]={beta2!r}"
-            ) from None
+        beta2, decimal = beta2_of(group, i, cls)
+        periods.append(_math.untuned_period(beta2, scale, decimal))
     return periods
 
 
