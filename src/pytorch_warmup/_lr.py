@@ -139,3 +139,9 @@ def _mul(
         # An explicit device: torch.set_default_device must not apply here.
         cell = cells[cell_dtype] = torch.zeros((), dtype=cell_dtype, device="cpu")
     torch._foreach_mul_(tensors, cell.fill_(factor))
+
+
+def mul_tensors(tensors: list[Tensor], factors: list[Tensor]) -> None:
+    """``t *= f`` with 0-dim factor tensors, each cast to the dtype ``t * float`` computes in."""
+    cast = [f.to(_CELL_DTYPES.get(t.dtype, t.dtype)) for t, f in zip(tensors, factors, strict=True)]
+    torch._foreach_mul_(tensors, cast)

@@ -45,7 +45,7 @@ def rho_inf(beta2: float) -> float:
 
 
 @lru_cache(maxsize=256)
-def _rho_constants(beta2: float) -> tuple[float, float, float]:
+def rho_constants(beta2: float) -> tuple[float, float, float]:
     r"""Constants of :math:`\rho(t)` for one :math:`\beta_2`.
 
     With :math:`\varepsilon = 1-\beta_2` and :math:`L = -\ln\beta_2`, returns
@@ -94,7 +94,7 @@ def rho(t: float, beta2: float, rho_inf_value: float) -> float:
     Computed as :math:`c + (2/L)(1 - tL/(e^{tL}-1))` plus the difference between
     ``rho_inf_value`` and :math:`\rho_\infty(\beta_2)` (exactly 0 in normal use).
     """
-    log_inv, two_over_log, c = _rho_constants(beta2)
+    log_inv, two_over_log, c = rho_constants(beta2)
     correction = rho_inf_value - (2.0 / (1.0 - beta2) - 1.0)
     return correction + c + two_over_log * _one_minus_x_over_expm1(t * log_inv)
 

@@ -25,6 +25,7 @@ from fractions import Fraction
 from types import TracebackType
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
@@ -148,6 +149,7 @@ class BaseWarmup:
         "_inside",  # inside dampening(), or between the hooks of one update
         "_late_groups",  # groups without 'initial_lr' at construction, watched
         "_ones_from",  # a step from which every factor is known to be 1
+        "_step_t",  # attach(in_graph=True): the step as a tensor, the hooks' counter
         "_written",  # the float lrs written last, to notice changes made outside
     )
 
@@ -200,6 +202,7 @@ class BaseWarmup:
         self._ones_from: int | None = None
         self._free = False
         self._written: list[float | None] | None = None
+        self._step_t: Tensor | None = None
         self._apply(groups, step, factors)
         # Schedulers built before the warmup have set 'initial_lr'; one that
         # appears later belongs to a scheduler built after the warmup.
@@ -222,6 +225,21 @@ class BaseWarmup:
             The factor, in :math:`(0, 1]`.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement warmup_factor()")
+
+    def warmup_factor_tensor(self, step: Tensor, **params: Any) -> Tensor:
+        r"""The warmup factor computed with torch ops, for :meth:`attach` with ``in_graph=True``.
+
+        Args:
+            step: The index of the step, a 0-dim float64 tensor.
+            **params: The warmup parameters of one param group.
+
+        Returns:
+            A 0-dim float64 tensor on ``step``'s device.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no warmup_factor_tensor(): the in-graph mode needs "
+            "the factor as torch operations on a step tensor"
+        )
 
     def _factors(self, params: Sequence[Mapping[str, Any]], step: int) -> list[float]:
         """One factor per group, each distinct set of parameters computed once."""
@@ -426,7 +444,7 @@ class BaseWarmup:
 
     # -- attached mode --------------------------------------------------------------
 
-    def attach(self) -> BaseWarmup:
+    def attach(self, *, in_graph: bool = False) -> BaseWarmup:
         r"""Apply the warmup inside ``optimizer.step()`` from now on; returns the warmup.
 
         Puts the undampened learning rates back into the optimizer and
@@ -440,13 +458,29 @@ class BaseWarmup:
         ``optimizer.step()`` and is not counted; LR schedulers can be built and
         stepped in any order and number. After the warmup the hooks only count.
 
+        With ``in_graph=True`` (tensor learning rates on one device) the hooks
+        are torch operations only: the factor is computed by
+        :meth:`warmup_factor_tensor` from a step counter tensor that the hooks
+        advance in place, so a compiled training step does not recompile and a
+        whole update, warmup included, can be captured in a CUDA graph. The
+        factors then match the exact ones to a few ulp (linear: bit for bit),
+        the hooks never skip their work after the warmup, and
+        :attr:`last_step` is brought up to date by :meth:`state_dict`,
+        :meth:`get_last_lr` and :meth:`detach` (reading the counter).
+
+        Args:
+            in_graph: Compute the factor with torch operations on the device.
+
         Returns:
             The warmup itself, so that ``warmup = LinearWarmup(opt, 100).attach()``.
 
         Raises:
-            RuntimeError: the warmup is already attached, or inside :meth:`dampening`.
-            ValueError: another live warmup drives the optimizer, or a param
-                group was added since the warmup was built.
+            ValueError: the warmup is already attached, another live warmup
+                drives the optimizer, a param group was added since the warmup
+                was built, or (``in_graph``) the lrs are on several devices.
+            TypeError: ``in_graph`` with a float learning rate, or a warmup
+                without :meth:`warmup_factor_tensor`.
+            RuntimeError: inside :meth:`dampening`.
 
         Example:
             >>> import torch
@@ -476,19 +510,56 @@ class BaseWarmup:
         except BaseException:
             self._detached = was_detached
             raise
+        try:
+            step_t = self._step_counter(groups) if in_graph else None
+        except BaseException:
+            self._detached = was_detached
+            raise
         if not (self._free or was_detached):
             _lr.write(groups, self.lrs)  # undo the dampening of the current step
+        if in_graph:
+            self.lrs = _lr.read(groups)  # tensors like the groups' own
         self._late_groups = None
         self._written = None
         self._free = False
+        self._step_t = step_t
         self._register_hooks()
         return self
 
+    def _step_counter(self, groups: list[dict[str, Any]]) -> Tensor:
+        """The in-graph step counter, after checking that the in-graph mode can work."""
+        lrs = [g["lr"] for g in groups]
+        if not all(isinstance(lr, Tensor) for lr in lrs):
+            raise TypeError(
+                "attach(in_graph=True) needs every param group's lr to be a 0-dim tensor "
+                f"(got {[type(lr).__name__ for lr in lrs]}); create the optimizer with "
+                "lr=torch.tensor(...)"
+            )
+        devices = {lr.device for lr in lrs}
+        if len(devices) != 1:
+            raise ValueError(f"attach(in_graph=True) needs the lrs on one device, got {devices}")
+        step = torch.tensor(float(self.last_step), dtype=torch.float64, device=devices.pop())
+        for params in self.warmup_params:
+            try:
+                self.warmup_factor_tensor(step, **params)
+            except NotImplementedError as error:
+                raise TypeError(str(error)) from None
+        return step
+
     def _register_hooks(self) -> None:
+        if self._step_t is None:
+            before, after = self._before_update, self._after_update
+        else:
+            before, after = self._before_update_in_graph, self._after_update_in_graph
         self._hooks = (
-            self.optimizer.register_step_pre_hook(self._before_update),
-            self.optimizer.register_step_post_hook(self._after_update),
+            self.optimizer.register_step_pre_hook(before),
+            self.optimizer.register_step_post_hook(after),
         )
+
+    def _sync_step(self) -> None:
+        """In-graph mode: bring ``last_step`` up to date from the counter (reads it)."""
+        if self._step_t is not None:
+            self.last_step = int(self._step_t.item())
 
     def detach(self) -> None:
         """Stop driving the optimizer and leave it as if it had never been warmed up.
@@ -499,6 +570,8 @@ class BaseWarmup:
         """
         if self._detached:
             return
+        self._sync_step()
+        self._step_t = None
         if self._inside:
             if self._hooks is None:
                 raise RuntimeError("detach() cannot be called inside dampening()")
@@ -523,6 +596,12 @@ class BaseWarmup:
         return self._hooks is not None
 
     def _before_update(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        if torch.compiler.is_compiling():
+            raise RuntimeError(
+                f"{type(self).__name__} is attached with Python factors, which a compiled "
+                "optimizer step would recompile for at every update; attach it with "
+                "attach(in_graph=True) (tensor learning rates) to compile the step"
+            )
         if self._inside:  # the previous update raised: its rates were left dampened
             _lr.write(optimizer.param_groups[: len(self.lrs)], self.lrs)
             self._inside = False
@@ -539,6 +618,26 @@ class BaseWarmup:
             self._inside = False
         self.last_step += 1
 
+    def _before_update_in_graph(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        groups = optimizer.param_groups
+        tensors: list[Tensor] = [g["lr"] for g in groups]
+        torch._foreach_copy_(self.lrs, tensors)  # type: ignore[arg-type]
+        step = self._step_t
+        assert step is not None
+        seen: set[int] = set()
+        targets, factors = [], []
+        for lr, params in zip(tensors, self.warmup_params, strict=True):
+            if id(lr) not in seen:
+                seen.add(id(lr))
+                targets.append(lr)
+                factors.append(self.warmup_factor_tensor(step, **params))
+        _lr.mul_tensors(targets, factors)
+
+    def _after_update_in_graph(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
+        torch._foreach_copy_([g["lr"] for g in optimizer.param_groups], self.lrs)  # type: ignore[arg-type]
+        assert self._step_t is not None
+        self._step_t.add_(1)
+
     def get_last_lr(self) -> list[LR]:
         """The learning rates the optimizer uses, dampened, one per param group.
 
@@ -547,6 +646,7 @@ class BaseWarmup:
         uses. Once every factor is 1 these are the optimizer's current rates.
         Floats, or copies of the 0-dim tensors.
         """
+        self._sync_step()
         groups = self.optimizer.param_groups
         if self._hooks is None or self._free or self._detached:
             return _lr.read(groups)
@@ -565,6 +665,7 @@ class BaseWarmup:
         ``weights_only=True`` reads it back. The state is the same in both
         modes: ``lrs`` are the undampened rates.
         """
+        self._sync_step()
         if (self._free or self._hooks is not None) and not self._detached:
             # The optimizer holds the undampened rates: refresh the copies.
             _lr.record(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
@@ -614,6 +715,8 @@ class BaseWarmup:
         self._late_groups = None
         self._ones_from = None
         self._free = False
+        if self._step_t is not None:
+            self._step_t.fill_(step)
         if self._hooks is None and not self._detached:
             _lr.write(groups, self.lrs)
             self._apply(groups, step, factors)
@@ -621,10 +724,12 @@ class BaseWarmup:
     # -- copies -------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
+        self._sync_step()
         state = dict(self.__dict__)
         state["_pytorch_warmup_mechanism"] = {
             "detached": self._detached,
             "attached": self._hooks is not None,
+            "in_graph": self._step_t is not None,
             "free": self._free,
             "inside": self._inside,
             "late_groups": self._late_groups,
@@ -645,6 +750,10 @@ class BaseWarmup:
         self._ones_from = mechanism["ones_from"]
         self._written = mechanism["written"]
         self._hooks = None
+        self._step_t = None
+        if mechanism["in_graph"]:
+            device = self.lrs[0].device if isinstance(self.lrs[0], Tensor) else None
+            self._step_t = torch.tensor(float(self.last_step), dtype=torch.float64, device=device)
         if not self._detached:
             _claim(self.optimizer, self)
             if mechanism["attached"]:
@@ -842,6 +951,10 @@ class LinearWarmup(_PeriodWarmup):
         """
         return _math.linear_factor(step, warmup_period)
 
+    def warmup_factor_tensor(self, step: Tensor, warmup_period: int) -> Tensor:  # type: ignore[override]
+        """:meth:`warmup_factor` with torch ops (bit for bit the same value)."""
+        return torch.clamp((step + 1.0) / warmup_period, max=1.0)
+
 
 class ExponentialWarmup(_PeriodWarmup):
     r"""Exponential warmup with a given time constant.
@@ -898,3 +1011,7 @@ class ExponentialWarmup(_PeriodWarmup):
             warmup_period: The constant :math:`\tau`.
         """
         return _math.exponential_factor(step, warmup_period)
+
+    def warmup_factor_tensor(self, step: Tensor, warmup_period: int) -> Tensor:  # type: ignore[override]
+        """:meth:`warmup_factor` with torch ops (within an ulp of it)."""
+        return -torch.expm1(-(step + 1.0) / warmup_period)

@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
+from torch import Tensor
 from torch.optim import Optimizer
 
 from . import _checks, _math
@@ -109,6 +111,10 @@ def get_offset(beta2: float, rho_inf: float) -> int:
     return _math.radam_offset(beta2, value)
 
 
+_SERIES_TERMS = 22
+"""Terms of the series of e^x - 1 - x used by the in-graph factor (x < 1: 1/22! < 1e-21)."""
+
+
 def _open_beta2(beta2: object) -> float:
     """A beta2 in (0, 1), the range of the RAdam helpers."""
     value = _checks.as_float(beta2, "beta2")
@@ -176,6 +182,43 @@ class RAdamWarmup(BaseWarmup):
             offset: The offset :math:`\delta`.
         """
         return _math.radam_factor(step, beta2, rho_inf, offset)
+
+    def warmup_factor_tensor(  # type: ignore[override]
+        self, step: Tensor, beta2: float, rho_inf: float, offset: int
+    ) -> Tensor:
+        r""":meth:`warmup_factor` with torch ops, the same formulas term for term.
+
+        The series of :math:`1 - x/(e^x-1)` is evaluated by Horner's rule with
+        a fixed number of terms, so the result is within a few ulp of
+        :meth:`warmup_factor` rather than equal to it bit for bit.
+        """
+        log_inv, two_over_log, c = _math.rho_constants(beta2)
+        correction = rho_inf - _math.rho_inf(beta2)
+        t = step + float(offset)
+        x = t * log_inv
+        # E = e^x - 1 - x = x^2 (1/2! + x (1/3! + ...)), truncation below 1e-19 for x < 1
+        inner = torch.full_like(x, 1.0 / math.factorial(_SERIES_TERMS))
+        for n in range(_SERIES_TERMS - 1, 1, -1):
+            inner = inner * x + 1.0 / math.factorial(n)
+        small = inner * x * x / torch.expm1(x)
+        large = 1.0 - x * torch.exp(-x) / -torch.expm1(-x)
+        rho = torch.clamp(
+            correction + c + two_over_log * torch.where(x < 1.0, small, large), max=rho_inf
+        )
+        a = (rho - 4.0) / (rho_inf - 4.0)
+        b = (1.0 - 2.0 / rho) / (1.0 - 2.0 / rho_inf)
+        omega = torch.sqrt(a * b)
+        # 1 - omega without cancellation, as in pytorch_warmup._math.radam_gap
+        g = 2.0 * t * torch.exp(-x) / -torch.expm1(-x)
+        early = g > rho_inf / 2
+        g = torch.where(early, rho_inf - rho, g)
+        r = torch.where(early, rho, rho_inf - g)
+        a2 = (r - 4.0) / (rho_inf - 4.0)
+        b2 = (1.0 - 2.0 / r) / (1.0 - 2.0 / rho_inf)
+        gap = (g / (rho_inf - 4.0) + a2 * 2.0 * g / (r * (rho_inf - 2.0))) / (
+            1.0 + torch.sqrt(a2 * b2)
+        )
+        return torch.where(omega <= 0.5, omega, 1.0 - gap)
 
     def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
         beta2 = _checks.beta2(params["beta2"], f"{name}['beta2']", low=0.6)
