@@ -682,12 +682,11 @@ class BaseWarmup:
         param group, valid warmup parameters) before anything changes: a state
         that is refused leaves the warmup and the optimizer exactly as they were.
 
-        Not attached, loading also sets each group's learning rate to the one a
-        run that never stopped holds at this point, ``lrs[i]`` times the factor
-        of ``last_step`` (tensors in place). So resuming is exact whatever the
-        order of ``optimizer.load_state_dict``, building the schedulers and the
-        warmup, and loading their states. Attached, the optimizer is not touched:
-        it holds undampened rates between updates anyway.
+        Loading also sets each group's learning rate to the one a run that
+        never stopped holds at this point (tensors in place): ``lrs[i]`` times
+        the factor of ``last_step``, or, attached, ``lrs[i]`` itself. So
+        resuming is exact whatever the order of ``optimizer.load_state_dict``,
+        building the schedulers and the warmup, and loading their states.
 
         Args:
             state_dict: A state from :meth:`state_dict` of this class (or from the
@@ -717,9 +716,10 @@ class BaseWarmup:
         self._free = False
         if self._step_t is not None:
             self._step_t.fill_(step)
-        if self._hooks is None and not self._detached:
+        if not self._detached:
             _lr.write(groups, self.lrs)
-            self._apply(groups, step, factors)
+            if self._hooks is None:
+                self._apply(groups, step, factors)
 
     # -- copies -------------------------------------------------------------------
 
