@@ -149,7 +149,7 @@ class BaseWarmup:
         "_inside",  # inside dampening(), or between the hooks of one update
         "_late_groups",  # groups without 'initial_lr' at construction, watched
         "_ones_from",  # a step from which every factor is known to be 1
-        "_step_t",  # attach(in_graph=True): the step as a tensor, the hooks' counter
+        "_step_t",  # attach(in_graph=True): the step as an int64 tensor, the hooks' counter
         "_written",  # the float lrs written last, to notice changes made outside
     )
 
@@ -538,10 +538,12 @@ class BaseWarmup:
         devices = {lr.device for lr in lrs}
         if len(devices) != 1:
             raise ValueError(f"attach(in_graph=True) needs the lrs on one device, got {devices}")
-        step = torch.tensor(float(self.last_step), dtype=torch.float64, device=devices.pop())
+        # An int64 counter: torch.compile drops in-place updates of a 0-dim float64 CPU
+        # tensor that is not an input (torch 2.13).
+        step = torch.tensor(self.last_step, dtype=torch.int64, device=devices.pop())
         for params in self.warmup_params:
             try:
-                self.warmup_factor_tensor(step, **params)
+                self.warmup_factor_tensor(step.to(torch.float64), **params)
             except NotImplementedError as error:
                 raise TypeError(str(error)) from None
         return step
@@ -622,8 +624,8 @@ class BaseWarmup:
         groups = optimizer.param_groups
         tensors: list[Tensor] = [g["lr"] for g in groups]
         torch._foreach_copy_(self.lrs, tensors)  # type: ignore[arg-type]
-        step = self._step_t
-        assert step is not None
+        assert self._step_t is not None
+        step = self._step_t.to(torch.float64)
         seen: set[int] = set()
         targets, factors = [], []
         for lr, params in zip(tensors, self.warmup_params, strict=True):
@@ -753,7 +755,7 @@ class BaseWarmup:
         self._step_t = None
         if mechanism["in_graph"]:
             device = self.lrs[0].device if isinstance(self.lrs[0], Tensor) else None
-            self._step_t = torch.tensor(float(self.last_step), dtype=torch.float64, device=device)
+            self._step_t = torch.tensor(self.last_step, dtype=torch.int64, device=device)
         if not self._detached:
             _claim(self.optimizer, self)
             if mechanism["attached"]:
