@@ -490,8 +490,8 @@ class BaseWarmup:
             >>> sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
             >>> used = []
             >>> for _ in range(5):
+            ...     used += warmup.get_last_lr()  # the rate of the coming update
             ...     opt.step()
-            ...     used += warmup.get_last_lr()
             ...     sched.step()
             >>> [round(lr, 6) for lr in used]  # StepLR times min(1, t/4)
             [0.025, 0.05, 0.0375, 0.05, 0.025]
@@ -598,12 +598,25 @@ class BaseWarmup:
         return self._hooks is not None
 
     def _before_update(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if torch.compiler.is_compiling():
-            raise RuntimeError(
-                f"{type(self).__name__} is attached with Python factors, which a compiled "
-                "optimizer step would recompile for at every update; attach it with "
-                "attach(in_graph=True) (tensor learning rates) to compile the step"
-            )
+        if "torch._dynamo" in sys.modules:
+            self._keep_out_of_graphs()
+        self._before_update_eager(optimizer, args, kwargs)
+
+    def _keep_out_of_graphs(self) -> None:
+        """Once torch.compile is in use, run the Python hooks eagerly, never traced.
+
+        Traced, they would specialise on every new step and factor and recompile
+        at each update. The entries of the hook dicts are replaced in place (the
+        optimizer may be iterating over them): compiled code then calls the
+        optimizer step's hooks as opaque functions.
+        """
+        assert self._hooks is not None
+        pre, post = self._hooks
+        disable = torch.compiler.disable
+        self.optimizer._optimizer_step_pre_hooks[pre.id] = disable(self._before_update_eager)  # type: ignore[no-untyped-call]
+        self.optimizer._optimizer_step_post_hooks[post.id] = disable(self._after_update)  # type: ignore[no-untyped-call]
+
+    def _before_update_eager(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._inside:  # the previous update raised: its rates were left dampened
             _lr.write(optimizer.param_groups[: len(self.lrs)], self.lrs)
             self._inside = False
@@ -641,21 +654,26 @@ class BaseWarmup:
         self._step_t.add_(1)
 
     def get_last_lr(self) -> list[LR]:
-        """The learning rates the optimizer uses, dampened, one per param group.
+        """The learning rates the next ``optimizer.step()`` uses, dampened.
 
-        Attached: those of the last update (before the first update, those it
-        will use). Dampening mode: those in the optimizer, which the next update
-        uses. Once every factor is 1 these are the optimizer's current rates.
-        Floats, or copies of the 0-dim tensors.
+        Like an LR scheduler's ``get_last_lr()``: the rates in force now. In
+        dampening mode they are the optimizer's own; attached, the optimizer
+        holds the schedulers' rates and these are those times the factor of the
+        next update. Log them before ``optimizer.step()`` (Lightning:
+        ``on_before_optimizer_step``; Hugging Face: a callback's
+        ``on_pre_optimizer_step``) to record the rate each update used. Computed
+        when called: nothing is recorded at each step. Floats, or 0-dim tensors
+        (new ones, never the optimizer's).
         """
         self._sync_step()
-        groups = self.optimizer.param_groups
-        if self._hooks is None or self._free or self._detached:
-            return _lr.read(groups)
-        step = self.last_step - 1 if self.last_step > 0 else 0
-        source = self.lrs if self.last_step > 0 else _lr.read(groups)
+        current = _lr.read(self.optimizer.param_groups)
+        if self._hooks is None or self._detached or self._inside:
+            return current
+        step = self.last_step
+        if self._ones_from is not None and step >= self._ones_from:
+            return current
         factors = self._factors(self.warmup_params, step)
-        return [lr * f for lr, f in zip(source, factors, strict=True)]
+        return [lr * f if f != 1.0 else lr for lr, f in zip(current, factors, strict=True)]
 
     # -- state -----------------------------------------------------------------------
 
