@@ -10,17 +10,22 @@ warmup for adaptive optimization" (AAAI 2021):
   period follows from Adam's :math:`\beta_2`;
 * :class:`RAdamWarmup`, the warmup implied by RAdam.
 
+Attached to the optimizer (:meth:`BaseWarmup.attach`), a warmup applies its
+factor inside ``optimizer.step()`` and counts the updates that really happen;
+the original API steps LR schedulers inside :meth:`BaseWarmup.dampening`.
+
 Example:
     >>> import torch
     >>> import pytorch_warmup as warmup
     >>> model = torch.nn.Linear(4, 1)
     >>> opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
     >>> cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10_000)
-    >>> warmup_scheduler = warmup.UntunedLinearWarmup(opt)  # 2000 steps
+    >>> warmup_scheduler = warmup.UntunedLinearWarmup(opt).attach()  # 2000 updates
     >>> for _ in range(3):
     ...     opt.step()
-    ...     with warmup_scheduler.dampening():
-    ...         cosine.step()
+    ...     cosine.step()
+    >>> warmup_scheduler.last_step
+    3
 """
 
 from .analysis import effective_warmup_period
