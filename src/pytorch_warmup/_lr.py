@@ -20,6 +20,7 @@ Each operation is one pass over the groups.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -94,10 +95,14 @@ def record(groups: Groups, store: list[LR]) -> None:
         torch._foreach_copy_(dst, src)
 
 
-def scale(groups: Groups, factors: Sequence[float], cells: dict[torch.dtype, Tensor]) -> None:
+Cells: TypeAlias = "dict[torch.dtype, tuple[array[float], Tensor]]"
+"""A caller's CPU factor cells: per dtype, a Python buffer and a 0-dim tensor over it."""
+
+
+def scale(groups: Groups, factors: Sequence[float], cells: Cells) -> None:
     """Multiply each group's lr by its factor in place; factors of exactly 1 are skipped.
 
-    ``cells`` holds the caller's CPU factor tensors, one per dtype, reused every step.
+    ``cells`` holds the caller's CPU factor cells, reused every step.
     """
     buckets: dict[tuple[torch.device, torch.dtype], dict[float, list[Tensor]]] = {}
     seen: set[int] = set()
@@ -117,18 +122,15 @@ def scale(groups: Groups, factors: Sequence[float], cells: dict[torch.dtype, Ten
 
 
 def _mul(
-    tensors: list[Tensor],
-    factor: float,
-    device: torch.device,
-    dtype: torch.dtype,
-    cells: dict[torch.dtype, Tensor],
+    tensors: list[Tensor], factor: float, device: torch.device, dtype: torch.dtype, cells: Cells
 ) -> None:
     """``t *= factor`` for tensors of one device and dtype, equal to ``t * factor`` bit for bit.
 
     On CPU the factor goes through a 0-dim tensor of the dtype ``t * factor``
-    computes in (cheaper than a Python number there, and the batched kernel
-    would round a Python number to a bfloat16/float16 tensor's own dtype). On
-    other devices the Python number goes to one fused launch.
+    computes in: the batched kernel would round a Python number to a bfloat16 or
+    float16 tensor's own dtype, and is slower with one. The tensor is a view of a
+    Python buffer (``torch.frombuffer``), so setting the factor is no torch call.
+    On other devices the Python number goes to one fused launch.
     """
     cell_dtype = _CELL_DTYPES.get(dtype)
     if device.type != "cpu" or cell_dtype is None:
@@ -136,9 +138,10 @@ def _mul(
         return
     cell = cells.get(cell_dtype)
     if cell is None:
-        # An explicit device: torch.set_default_device must not apply here.
-        cell = cells[cell_dtype] = torch.zeros((), dtype=cell_dtype, device="cpu")
-    torch._foreach_mul_(tensors, cell.fill_(factor))
+        buffer = array("d" if cell_dtype == torch.float64 else "f", [0.0])
+        cell = cells[cell_dtype] = (buffer, torch.frombuffer(buffer, dtype=cell_dtype).view(()))
+    cell[0][0] = factor  # rounds to the cell's dtype, as Tensor.fill_ does
+    torch._foreach_mul_(tensors, cell[1])
 
 
 def mul_tensors(tensors: list[Tensor], factors: list[Tensor]) -> None:

@@ -195,7 +195,7 @@ class BaseWarmup:
         self.warmup_params = params
         self.last_step = step
         self.lrs: list[LR] = _lr.read(groups)
-        self._cells: dict[Any, Tensor] = {}
+        self._cells: _lr.Cells = {}
         self._detached = False
         self._hooks: tuple[RemovableHandle, RemovableHandle] | None = None
         self._inside = False
