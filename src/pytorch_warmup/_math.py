@@ -107,7 +107,7 @@ def radam_offset(beta2: float, rho_inf_value: float) -> int:
     return offset
 
 
-def radam_gap(step: int, beta2: float, rho_inf_value: float, offset: int) -> float:
+def radam_gap(step: float, beta2: float, rho_inf_value: float, offset: int) -> float:
     r""":math:`1 - \omega_t` of the RAdam warmup, keeping every digit of the difference.
 
     With :math:`g = \rho_\infty - \rho = 2t\beta_2^t / (1 - \beta_2^t)`,
