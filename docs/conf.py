@@ -12,6 +12,7 @@ import inspect
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -29,6 +30,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served from _static/: the maths renders offline
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
 ]
@@ -56,7 +58,7 @@ napoleon_attr_annotations = True
 # target here, because the build does not reach the network for intersphinx.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:class", r"(torch|typing|collections|types|numpy|matplotlib|argparse)\..*"),
+    (r"py:class", r"(torch|typing|collections|types|numpy|matplotlib|argparse|pathlib)\..*"),
     (r"py:class", r"(Optimizer|Tensor|LR|LRScheduler|Any|Sequence|Mapping|TracebackType)"),
     (r"py:class", r"pytorch_warmup\.base\._Dampening"),  # documented by dampening()
     (r"py:class", r"(optional|callable)"),
@@ -156,6 +158,24 @@ class CommandHelp(SphinxDirective):
         return [block]
 
 
+def _package_level_ids(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each submodule entry the anchor ``pytorch_warmup.<name>`` too, where it is free.
+
+    viewcode names the anchors of a module's ``[docs]`` links after the path that first
+    led it to the module (``pytorch_warmup.UntunedLinearWarmup`` leads to
+    ``pytorch_warmup.untuned``), so a function documented under its submodule
+    (``pytorch_warmup.untuned.untuned_period``) is linked as
+    ``pytorch_warmup.untuned_period``: that anchor has to exist.
+    """
+    used = {i for node in doctree.findall(nodes.Element) for i in node.get("ids", [])}
+    for signature in doctree.findall(addnodes.desc_signature):
+        module, fullname = signature.get("module") or "", signature.get("fullname")
+        alias = f"pytorch_warmup.{fullname}"
+        if module.startswith("pytorch_warmup.") and fullname and alias not in used:
+            signature["ids"].append(alias)
+            used.add(alias)
+
+
 def _public_bases(app: Sphinx, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
     """Show a private base class (such as ``_PeriodWarmup``) as its public bases."""
     public: list[Any] = []
@@ -169,4 +189,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("env-updated", _check_api_coverage)
     app.connect("missing-reference", _resolve_reexported)
+    app.connect("doctree-resolved", _package_level_ids)
     return {"parallel_read_safe": True}

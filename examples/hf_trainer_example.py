@@ -22,8 +22,18 @@ class PrintLR(TrainerCallback):
 
 def main(output_dir: str) -> None:
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=32, n_positions=8, n_embd=16, n_layer=1, n_head=2)
+    # GPT-2's special tokens (id 50256) lie outside a 32-token vocabulary: use id 0.
+    config = GPT2Config(
+        vocab_size=32,
+        n_positions=8,
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     model = GPT2LMHeadModel(config)
+    model.loss_type = "ForCausalLM"  # named, so transformers does not warn that it guesses
     ids = torch.randint(0, 32, (16, 8))
     data = [{"input_ids": x, "labels": x} for x in ids]
 
@@ -38,6 +48,7 @@ def main(output_dir: str) -> None:
         per_device_train_batch_size=2,
         logging_steps=4,
         report_to="none",
+        save_strategy="no",  # nothing to keep from a demonstration
         use_cpu=True,
         disable_tqdm=True,
     )

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from fractions import Fraction
 
 import mpmath
 import pytest
+import torch
 
 import pytorch_warmup
 from pytorch_warmup import (
     ExponentialWarmup,
     LinearWarmup,
+    analysis,
     effective_warmup_period,
     get_offset,
     rho_inf_fn,
 )
-from pytorch_warmup.analysis import _radam_factor_sum
+from pytorch_warmup._math import exponential_factor, linear_factor, radam_factor
+
+
+def _radam_factor_sum(beta2: float, steps: int) -> float:
+    """The plain sum of ``1 - omega`` over ``steps`` steps, from the core's factor."""
+    rho_inf = rho_inf_fn(beta2)
+    offset = get_offset(beta2, rho_inf)
+    return math.fsum(1.0 - radam_factor(s, beta2, rho_inf, offset) for s in range(steps))
+
 
 # --- closed forms ---------------------------------------------------------------
 
@@ -104,12 +116,58 @@ def test_radam_matches_high_precision_sum(beta2: float, expected: str) -> None:
     )
 
 
-@pytest.mark.parametrize("beta2", [0.8, 0.99, 0.999])
+# Below about 0.97 the series converges within the 1000 terms summed directly;
+# above, the Euler-Maclaurin tail takes over: the stated bound is 1e-13 (relative).
+@pytest.mark.parametrize("beta2", [0.61, 0.8, 0.97, 0.975, 0.99, 0.995, 0.999])
 def test_radam_agrees_with_the_core_factor_summed_directly(beta2: float) -> None:
     steps = int(60 / (1 - beta2))  # far past convergence
     assert effective_warmup_period("radam", beta2=beta2) == pytest.approx(
         _radam_factor_sum(beta2, steps), rel=1e-13
     )
+
+
+@pytest.mark.slow
+def test_radam_tail_agrees_with_the_direct_sum_at_0_9999() -> None:
+    # 600 000 terms summed one by one (about 2 s), against 1000 terms and the tail.
+    assert effective_warmup_period("radam", beta2=0.9999) == pytest.approx(
+        _radam_factor_sum(0.9999, 600_000), rel=1e-13
+    )
+
+
+@pytest.mark.parametrize("beta2", [0.98, 0.9999, 0.99999, 0.9999999, 0.99999999, 1 - 1e-12])
+def test_radam_tail_does_not_depend_on_where_it_starts(
+    beta2: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = []
+    for start in (1000, 250, 4000):
+        monkeypatch.setattr(analysis, "_DIRECT_TERMS", start)
+        values.append(effective_warmup_period("radam", beta2=beta2))
+    assert values[1:] == pytest.approx([values[0]] * 2, rel=1e-13)
+
+
+def test_radam_tail_of_a_known_sum() -> None:
+    # sum_{s>=n} q^s = q^n / (1 - q): the tail formula on a geometric series.
+    q = 0.999
+    value = analysis._radam_tail(lambda s: q**s, 1000, -math.log(q))
+    assert value == pytest.approx(q**1000 / (1 - q), rel=1e-14)
+
+
+def test_radam_period_is_fast_for_every_beta2() -> None:
+    betas = [0.6 + 0.4 * (1 - 10.0**-k) for k in range(1, 16)]
+    betas += [1 - 10.0**-k for k in range(3, 13)]
+    for beta2 in betas:
+        start = time.perf_counter()
+        effective_warmup_period("radam", beta2=beta2)
+        assert time.perf_counter() - start < 0.5, beta2
+
+
+def test_radam_period_ratio_settles() -> None:
+    # T(1 - beta2) tends to a limit as beta2 -> 1: successive decades agree more and more.
+    betas = [1 - 10.0**-k for k in range(4, 10)]
+    ratios = [effective_warmup_period("radam", beta2=b) * (1 - b) for b in betas]
+    gaps = [abs(b - a) for a, b in itertools.pairwise(ratios)]
+    assert all(b < a for a, b in itertools.pairwise(gaps))
+    assert ratios[-1] == pytest.approx(1.02916216, abs=1e-8)
 
 
 def test_radam_period_is_close_to_one_over_one_minus_beta2() -> None:
@@ -121,12 +179,21 @@ def test_radam_period_is_close_to_one_over_one_minus_beta2() -> None:
 # --- factor functions ---------------------------------------------------------------
 
 
-def test_factor_function_of_a_warmup_class() -> None:
-    factor = LinearWarmup.warmup_factor
-    value = effective_warmup_period(lambda s: factor(None, s, 50), steps=100)  # type: ignore[arg-type]
+def test_factor_function_of_the_maths() -> None:
+    value = effective_warmup_period(lambda s: linear_factor(s, 50), steps=100)
     assert value == 24.5
-    expo = ExponentialWarmup.warmup_factor
-    summed = effective_warmup_period(lambda s: expo(None, s, 10), steps=2000)  # type: ignore[arg-type]
+    summed = effective_warmup_period(lambda s: exponential_factor(s, 10), steps=2000)
+    assert summed == pytest.approx(effective_warmup_period("exponential", warmup_period=10))
+
+
+def test_factor_function_of_a_warmup_object() -> None:
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    linear = LinearWarmup(optimizer, 50)
+    value = effective_warmup_period(lambda s: linear.warmup_factor(s, 50), steps=100)
+    assert value == 24.5
+    linear.detach()
+    expo = ExponentialWarmup(optimizer, 10)
+    summed = effective_warmup_period(lambda s: expo.warmup_factor(s, 10), steps=2000)
     assert summed == pytest.approx(effective_warmup_period("exponential", warmup_period=10))
 
 
@@ -152,11 +219,12 @@ def test_public_name() -> None:
         (("exponential",), {"warmup_period": 0}, ValueError, "positive int, got 0"),
         (("linear",), {"warmup_period": True}, TypeError, "warmup_period must be an int"),
         (("linear",), {"warmup_period": 2.0}, TypeError, "warmup_period must be an int"),
-        (("linear",), {"beta2": 1.0}, ValueError, r"beta2 must be in \(0, 1\), got 1.0"),
-        (("linear",), {"beta2": -0.5}, ValueError, r"beta2 must be in \(0, 1\), got -0.5"),
+        (("linear",), {"beta2": 1.0}, ValueError, r"beta2 must be in \[0, 1\), got 1.0"),
+        (("linear",), {"beta2": -0.5}, ValueError, r"beta2 must be in \[0, 1\), got -0.5"),
         (("linear",), {"beta2": "0.9"}, TypeError, "beta2 must be a float"),
         (("radam",), {}, ValueError, "needs beta2"),
-        (("radam",), {"beta2": 0.5}, ValueError, "greater than 0.6 .* got 0.5"),
+        (("radam",), {"beta2": 0.5}, ValueError, r"beta2 must be in \(0.6, 1\).*got 0.5"),
+        (("radam",), {"beta2": 1.0}, ValueError, r"beta2 must be in \(0.6, 1\).*got 1.0"),
         (("radam",), {"beta2": 0.99, "warmup_period": 3}, ValueError, "no warmup_period"),
         (("radam",), {"beta2": 0.99, "steps": 3}, ValueError, "steps only applies"),
         ((lambda s: 1.0,), {}, ValueError, "needs steps"),

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
-from pytorch_warmup import RAdamWarmup, UntunedExponentialWarmup, UntunedLinearWarmup
-from pytorch_warmup.cli import main, warmup_factors
+from pytorch_warmup import RAdamWarmup, UntunedExponentialWarmup, UntunedLinearWarmup, _demo
+from pytorch_warmup.cli import (
+    default_steps,
+    format_table,
+    main,
+    plotted_steps,
+    warmup_factors,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +39,14 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def _python(code: str) -> str:
+    """The standard output of ``python -c code`` in a new interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout
 
 
 # --- help -----------------------------------------------------------------------------
@@ -77,7 +93,19 @@ def test_python_dash_m_help_and_error() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == (
-        "pytorch-warmup: error: argument --steps: expected a positive integer, got -5\n"
+        "pytorch-warmup: error: argument --steps: the value must be a positive int, got -5\n"
+    )
+
+
+def test_no_command_prints_the_usage_and_the_commands() -> None:
+    done = _run()
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("usage: pytorch-warmup [-h] [--version] COMMAND ...\n")
+    for command in ("plot", "period", "demo"):
+        assert f"\n    {command} " in done.stderr
+    assert done.stderr.endswith(
+        "pytorch-warmup: error: no command given: choose one of the commands above\n"
     )
 
 
@@ -92,10 +120,7 @@ def test_import_does_not_load_matplotlib_or_tqdm() -> None:
         "print(sorted(m for m in new if m.split('.')[0] in ('matplotlib', 'tqdm', 'PIL')))\n"
         "print('matplotlib' in sys.modules)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.split("\n")[:2] == ["[]", "False"]
+    assert _python(code).split("\n")[:2] == ["[]", "False"]
 
 
 def test_import_works_without_matplotlib_and_tqdm() -> None:
@@ -105,10 +130,7 @@ def test_import_works_without_matplotlib_and_tqdm() -> None:
         "import pytorch_warmup, pytorch_warmup.cli, pytorch_warmup._demo\n"
         "print(pytorch_warmup.effective_warmup_period('linear', warmup_period=5))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout == "2.0\n"
+    assert _python(code) == "2.0\n"
 
 
 # --- plot -------------------------------------------------------------------------------
@@ -118,7 +140,7 @@ def test_plot_writes_one_panel_per_beta2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "schedule.png"
-    assert main(["plot", "--beta2", "0.99", "0.999", "--steps", "500", "--output", str(out)]) == 0
+    assert main(["plot", "--beta2", "0.99", "0.999", "--output", str(out)]) == 0
     assert capsys.readouterr().out == f"wrote {out}\n"
     assert _png_size(out) == (1600, 500)
     single = tmp_path / "one.png"
@@ -145,6 +167,44 @@ def test_plotted_factors_are_the_warmup_classes_factors(schedule: str, beta2: fl
     warmup = classes[schedule](opt)
     expected = [warmup.warmup_factor(s, **warmup.warmup_params[0]) for s in range(300)]
     assert warmup_factors(schedule, beta2, 300) == expected
+    assert warmup_factors(schedule, beta2, [0, 7, 299]) == [expected[i] for i in (0, 7, 299)]
+
+
+@pytest.mark.parametrize(
+    ("beta2", "steps"), [(0.999, 3000), (0.99, 300), (0.9, 30), (0.7, 10), (0.5, 10), (0.0, 10)]
+)
+def test_default_range_is_one_and_a_half_linear_periods(beta2: float, steps: int) -> None:
+    assert default_steps(beta2) == steps
+
+
+def test_long_ranges_are_sampled() -> None:
+    assert plotted_steps(2000, 0.999) == list(range(2000))
+    sampled = plotted_steps(10_000_000, 0.999)
+    assert sampled[0] == 0
+    assert sampled[-1] == 9_999_999
+    assert 1999 in sampled  # the corner of the untuned linear warmup (tau = 2000)
+    assert len(sampled) == 2001
+    assert sampled == sorted(set(sampled))
+    gaps = {b - a for a, b in itertools.pairwise(sampled) if b != 1999 and a != 1999}
+    assert gaps <= {5002, 5003}
+
+
+def test_plot_of_ten_million_steps_is_quick(tmp_path: Path) -> None:
+    out = tmp_path / "long.png"
+    start = time.perf_counter()
+    assert main(["plot", "--steps", "10000000", "-o", str(out)]) == 0
+    assert time.perf_counter() - start < 20  # was 68 s with every step evaluated
+    assert _png_size(out) == (800, 500)
+
+
+def test_format_table_is_the_demos() -> None:
+    assert _demo.format_table is format_table
+    assert format_table(["a", "bb"], [["x", "1"], ["yyy", "22"]]).splitlines() == [
+        "a    bb",
+        "---  --",
+        "x     1",
+        "yyy  22",
+    ]
 
 
 # --- period -----------------------------------------------------------------------------
@@ -152,12 +212,30 @@ def test_plotted_factors_are_the_warmup_classes_factors(schedule: str, beta2: fl
 
 def test_period_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["period", "--beta2", "0.99", "0.9995", "--schedules", "radam", "linear"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["beta2", "1/(1-beta2)", "radam", "linear"]
-    assert set(lines[2]) <= {"-", " "}
-    assert lines[3].split() == ["0.99", "100.0", "102.863", "99.500"]
-    assert lines[4].split() == ["0.9995", "2000.0", "2058.521", "1999.500"]
-    assert len(lines) == 5
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "beta2   1/(1-beta2)     radam    linear",
+        "------  -----------  --------  --------",
+        "0.99          100.0   102.863    99.500",
+        "0.9995       2000.0  2058.521  1999.500",
+    ]
+
+
+def test_period_shows_beta2_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    # "{:g}" would print 1 for 0.9999999.
+    assert main(["period", "--beta2", "0.9999999", "0.99999999", "--schedules", "radam"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[3:]]
+    assert rows == [
+        ["0.9999999", "10000000.0", "10291621.901"],
+        ["0.99999999", "99999999.5", "102916215.902"],
+    ]
+
+
+def test_period_is_fast_for_beta2_near_one(capsys: pytest.CaptureFixture[str]) -> None:
+    start = time.process_time()
+    betas = ["0.999", "0.9999", "0.99999", "0.999999", "0.9999999", "0.99999999"]
+    assert main(["period", "--beta2", *betas, "--schedules", "radam"]) == 0
+    assert time.process_time() - start < 1.0
+    assert len(capsys.readouterr().out.splitlines()) == 3 + len(betas)
 
 
 def test_period_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,14 +251,17 @@ def test_period_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["plot", "--steps", "-1"], "argument --steps: expected a positive integer, got -1"),
-        (["plot", "--steps", "0"], "argument --steps: expected a positive integer, got 0"),
-        (["plot", "--steps", "ten"], "argument --steps: expected a positive integer, got 'ten'"),
-        (["plot", "--beta2", "1"], "argument --beta2: beta2 must be in (0, 1), got 1"),
-        (["period", "--beta2", "1.5"], "argument --beta2: beta2 must be in (0, 1), got 1.5"),
-        (["period", "--beta2", "0"], "argument --beta2: beta2 must be in (0, 1), got 0"),
-        (["period", "--beta2", "-0.9"], "argument --beta2: beta2 must be in (0, 1), got -0.9"),
-        (["demo", "--beta2", "nan"], "argument --beta2: beta2 must be in (0, 1), got nan"),
+        (["plot", "--steps", "-1"], "argument --steps: the value must be a positive int, got -1"),
+        (["plot", "--steps", "0"], "argument --steps: the value must be a positive int, got 0"),
+        (["plot", "--steps", "ten"], "argument --steps: expected an integer, got 'ten'"),
+        (["plot", "--steps", "1.5"], "argument --steps: expected an integer, got '1.5'"),
+        (["plot", "--beta2", "1"], "argument --beta2: the value must be in [0, 1), got 1.0"),
+        (["period", "--beta2", "1.5"], "argument --beta2: the value must be in [0, 1), got 1.5"),
+        (["period", "--beta2", "x"], "argument --beta2: expected a number, got 'x'"),
+        (["period", "--beta2", "-0.9"], "argument --beta2: the value must be in [0, 1), got -0.9"),
+        (["demo", "--beta2", "nan"], "argument --beta2: the value must be finite, got nan"),
+        (["plot", "-o", ""], "argument --output/-o: expected a path, got an empty string"),
+        (["demo", "-o", ""], "argument --output/-o: expected a path, got an empty string"),
         (
             ["plot", "--schedules", "cosine"],
             "argument --schedules: unknown schedule 'cosine' (choose from linear, exponential, "
@@ -196,13 +277,10 @@ def test_period_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
             "--output 'schedule.jpg': unknown format '.jpg', use one of .png, .pdf, .svg",
         ),
         (["demo", "--text", "/no/such/file.txt"], "--text '/no/such/file.txt': no such file"),
-        (["demo", "--steps", "-3"], "argument --steps: expected a positive integer, got -3"),
-        (["demo", "--lr", "-1"], "argument --lr: expected a positive number, got -1"),
-        (
-            ["demo", "--beta2", "0.5"],
-            "--beta2 0.5: the demo includes the RAdam warmup, which needs beta2 > 0.6",
-        ),
-        ([], "the following arguments are required: COMMAND"),
+        (["demo", "--steps", "-3"], "argument --steps: the value must be a positive int, got -3"),
+        (["demo", "--lr", "-1"], "argument --lr: the value must be > 0, got -1.0"),
+        (["demo", "--lr", "inf"], "argument --lr: the value must be finite, got inf"),
+        (["demo", "--text", "/"], "--text '/' is a directory, not a text file"),
     ],
 )
 def test_bad_arguments_give_one_line_and_status_2(
@@ -214,6 +292,16 @@ def test_bad_arguments_give_one_line_and_status_2(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"pytorch-warmup: error: {message}\n"
+
+
+def test_demo_needs_a_beta2_for_radam(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--beta2", "0.5"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pytorch-warmup: error: argument --beta2: the value must be in (0.6, 1)")
+    assert err.endswith("got 0.5\n")
+    assert err.count("\n") == 1
 
 
 def test_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,24 +317,56 @@ def test_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unwritable_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
+    missing = tmp_path / "missing" / "p.svg"
     cases = [
-        (["plot", "-o", str(blocker / "x.png")], f"directory '{blocker}' does not exist"),
-        (["period", "-o", str(tmp_path / "missing" / "p.svg")], "does not exist"),
-        (["plot", "-o", str(tmp_path)], "unknown format"),
+        (
+            ["plot", "-o", str(blocker / "x.png")],
+            f"--output '{blocker / 'x.png'}': '{blocker}' is a file, not a directory",
+        ),
+        (
+            ["period", "-o", str(missing)],
+            f"--output '{missing}': directory '{missing.parent}' does not exist",
+        ),
+        (
+            ["plot", "-o", str(tmp_path)],
+            f"--output '{tmp_path}' is a directory; give a file name such as "
+            f"{tmp_path / 'plot.png'}",
+        ),
         (["demo", "--output", str(blocker)], f"--output '{blocker}' exists and is not a directory"),
         (
             ["demo", "--output", str(blocker / "out")],
-            f"--output '{blocker / 'out'}': cannot create",
+            f"--output '{blocker / 'out'}': '{blocker}' is a file, not a directory",
         ),
     ]
-    for argv, fragment in cases:
+    for argv, message in cases:
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
-        err = capsys.readouterr().err
-        assert err.startswith("pytorch-warmup: error: ")
-        assert fragment in err
-        assert err.count("\n") == 1
+        assert capsys.readouterr().err == f"pytorch-warmup: error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"short", "the text has 5 characters: too short for a context of 64"),
+        (b"\x7fELF\x02\x01\x01\x00" + b"x" * 500, "is a binary file (a NUL byte at offset 7)"),
+        (b"caf\xe9 " * 100, "is not UTF-8 text (byte 0xe9 at offset 3)"),
+    ],
+)
+def test_a_bad_text_fails_before_the_output_folder_exists(
+    content: bytes, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "corpus.txt"
+    text.write_bytes(content)
+    output = tmp_path / "out" / "deeper"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--text", str(text), "-o", str(output), "--no-progress"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pytorch-warmup: error: --text: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]
 
 
 def test_a_directory_named_like_an_image(
@@ -256,7 +376,10 @@ def test_a_directory_named_like_an_image(
     target.mkdir()
     with pytest.raises(SystemExit):
         main(["plot", "-o", str(target)])
-    assert capsys.readouterr().err == f"pytorch-warmup: error: --output '{target}' is a directory\n"
+    assert capsys.readouterr().err == (
+        f"pytorch-warmup: error: --output '{target}' is a directory; give a file name such as "
+        f"{target / 'plot.png'}\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -277,8 +400,10 @@ def test_missing_extra_names_the_install_command(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("pytorch-warmup: error: ")
-    assert err.endswith(f'needs {module}: pip install "pytorch-warmup[cli]"\n')
-    assert list(tmp_path.iterdir()) == ([tmp_path / "demo-output"] if argv == ["demo"] else [])
+    assert err.endswith(
+        f'needs {module}: the "cli" extra (pip install ".[cli]" in a checkout of pytorch-warmup)\n'
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the demo's folder
 
 
 def test_period_without_output_needs_no_matplotlib(

@@ -10,13 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from pytorch_warmup import rho_inf_fn
+from pytorch_warmup import _demo, rho_inf_fn
 from pytorch_warmup._demo import (
     CONFIGURATIONS,
     DemoSettings,
     RunResult,
     format_markdown,
-    format_table,
+    format_results,
+    load_corpus,
+    mean_validation,
     prepare_data,
     summarize,
     train_run,
@@ -40,7 +42,10 @@ def test_tiny_demo_through_the_command_line(
     printed = capsys.readouterr().out
     table = printed.split("\n\n")[1].splitlines()
     assert table[0].split() == ["configuration", "train", "loss", "val", "loss", "s/run"]
-    assert [row[:19].strip() for row in table[2:]] == list(CONFIGURATIONS)
+    assert [row[:19].strip() for row in table[2:-1]] == list(CONFIGURATIONS)
+    assert table[-1] == (
+        "Final losses in nats per character, mean ± standard deviation over 2 seeds."
+    )
 
     with (out / "results.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -52,7 +57,7 @@ def test_tiny_demo_through_the_command_line(
 
     markdown = (out / "results.md").read_text().splitlines()
     assert markdown[0] == "| configuration | train loss | val loss | s/run |"
-    assert [line.split(" | ")[0] for line in markdown[2:]] == [f"| {c}" for c in CONFIGURATIONS]
+    assert [line.split(" | ")[0] for line in markdown[2:-2]] == [f"| {c}" for c in CONFIGURATIONS]
 
     with (out / "history.csv").open(newline="") as f:
         history = list(csv.reader(f))
@@ -84,6 +89,36 @@ def test_every_configuration_starts_from_the_same_weights_and_batches(
         runs["untuned linear"].train_loss,
         runs["untuned linear"].val_loss,
     )
+
+
+def test_validation_loss_is_measured_during_training(
+    data: tuple[torch.Tensor, torch.Tensor, int],
+) -> None:
+    settings = DemoSettings(steps=25, seeds=1, eval_batches=1, batch_size=2, context=16)
+    run = train_run("untuned linear", 0, *data, settings)
+    assert run.val_steps == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 25]
+    assert len(run.val_losses) == len(run.val_steps)
+    assert run.val_loss == run.val_losses[-1]
+    assert all(0 < v < 10 for v in run.val_losses)
+    again = train_run("untuned linear", 0, *data, settings)  # deterministic
+    assert (again.losses, again.val_losses) == (run.losses, run.val_losses)
+    # Measuring changes nothing in the training: without it the losses are the same.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_demo, "_evaluate", lambda *args: 0.0)
+        unmeasured = train_run("untuned linear", 0, *data, settings)
+    assert unmeasured.losses == run.losses
+
+
+def test_mean_validation_averages_over_seeds() -> None:
+    runs = [
+        RunResult("no warmup", 0, val_steps=[5, 10], val_losses=[3.0, 2.0]),
+        RunResult("no warmup", 1, val_steps=[5, 10], val_losses=[4.0, 2.5]),
+        RunResult("RAdam warmup", 0, val_steps=[5, 10], val_losses=[1.0, 0.5]),
+    ]
+    assert mean_validation(runs) == {
+        "no warmup": ([5, 10], [3.5, 2.25]),
+        "RAdam warmup": ([5, 10], [1.0, 0.5]),
+    }
 
 
 def test_learning_rates_are_cosine_times_the_warmup(
@@ -132,16 +167,46 @@ def test_summary_and_tables() -> None:
     )
     assert rows[1].train_std == pytest.approx(math.sqrt(0.125))  # sample std of 2.0, 2.5
     assert rows[0].val_std == 0.0
-    assert format_table(rows) == (
+    assert format_results(rows) == (
         "configuration      train loss       val loss  s/run\n"
         "--------------  -------------  -------------  -----\n"
         "no warmup       3.250 ± 0.354  3.000 ± 0.000   13.0\n"
-        "untuned linear  2.250 ± 0.354  2.625 ± 0.177   10.5"
+        "untuned linear  2.250 ± 0.354  2.625 ± 0.177   10.5\n"
+        "Final losses in nats per character, mean ± standard deviation over 2 seeds."
     )
-    assert (
-        format_markdown(rows).splitlines()[2]
-        == "| no warmup | 3.250 ± 0.354 | 3.000 ± 0.000 | 13.0 |"
+    assert format_markdown(rows).splitlines() == [
+        "| configuration | train loss | val loss | s/run |",
+        "|---|---:|---:|---:|",
+        "| no warmup | 3.250 ± 0.354 | 3.000 ± 0.000 | 13.0 |",
+        "| untuned linear | 2.250 ± 0.354 | 2.625 ± 0.177 | 10.5 |",
+        "",
+        "Final losses in nats per character, mean ± standard deviation over 2 seeds.",
+    ]
+
+
+def test_one_seed_shows_no_spread() -> None:
+    rows = summarize([RunResult("no warmup", 0, train_loss=2.9771, val_loss=3.0, seconds=1.0)])
+    assert format_results(rows) == (
+        "configuration  train loss  val loss  s/run\n"
+        "-------------  ----------  --------  -----\n"
+        "no warmup           2.977     3.000    1.0\n"
+        "Final losses in nats per character, one seed (no spread to show)."
     )
+    assert "±" not in format_markdown(rows)
+
+
+def test_load_corpus_refuses_binary_and_non_utf8(tmp_path: Path) -> None:
+    binary = tmp_path / "a.bin"
+    binary.write_bytes(b"abc\x00def")
+    with pytest.raises(ValueError, match=r"is a binary file \(a NUL byte at offset 3\)"):
+        load_corpus(binary)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("déjà".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"is not UTF-8 text \(byte 0xe9 at offset 1\)"):
+        load_corpus(latin)
+    utf8 = tmp_path / "ok.txt"
+    utf8.write_text("déjà vu", encoding="utf-8")
+    assert load_corpus(utf8) == "déjà vu"
 
 
 def test_demo_on_a_text_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,4 +247,5 @@ def test_help_states_the_real_defaults(capsys: pytest.CaptureFixture[str]) -> No
     assert f"(default: {default.seeds}; {quick.seeds} with --quick)" in text
     assert f"(default: {default.lr:g})" in text
     assert f"(default: {default.beta2:g})" in text
+    assert "in (0.6, 1)" in text
     assert f"(default: {default.batch_size})" in text

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import BaseWarmup
+from .cli import format_table
 from .radam import RAdamWarmup
 from .untuned import UntunedExponentialWarmup, UntunedLinearWarmup
 
@@ -42,6 +43,7 @@ __all__ = [
     "RunResult",
     "Summary",
     "load_corpus",
+    "mean_validation",
     "run_demo",
     "summarize",
     "train_run",
@@ -120,6 +122,9 @@ class RunResult:
         seed: The seed of the initialisation and of the data order.
         lrs: The learning rate the optimizer used at each step.
         losses: The training loss of each step's batch.
+        val_steps: The steps after which the validation loss was measured
+            (about ten, the last one included).
+        val_losses: The validation loss after each of ``val_steps``.
         train_loss: The final loss on fixed batches of the training text.
         val_loss: The final loss on fixed batches of the held-out text.
         seconds: Wall time of the run (training and evaluation).
@@ -129,6 +134,8 @@ class RunResult:
     seed: int
     lrs: list[float] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
     train_loss: float = math.nan
     val_loss: float = math.nan
     seconds: float = 0.0
@@ -168,14 +175,26 @@ def load_corpus(path: Path | None = None) -> str:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the text is empty.
+        ValueError: the text is empty, or not UTF-8 text (it has NUL bytes or
+            bytes that UTF-8 does not allow).
     """
     if path is None:
         from pydoc_data.topics import topics
 
         text = "\n\n".join(topics[key] for key in sorted(topics))
     else:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        data = Path(path).read_bytes()
+        if b"\0" in data:
+            raise ValueError(
+                f"{str(path)!r} is a binary file (a NUL byte at offset {data.index(0)}), "
+                "not UTF-8 text"
+            )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"{str(path)!r} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+            ) from None
     if not text:
         raise ValueError(f"the text {str(path) if path else 'corpus'!r} is empty")
     return text
@@ -301,8 +320,12 @@ def train_run(
     make_warmup = _WARMUPS.get(config)
     warmup = make_warmup(optimizer) if make_warmup is not None else None
     starts = _starts(len(train), settings.steps, settings.batch_size, settings.context, seed)
+    eval_seed = seed + 10_000
+    count, size, ctx = settings.eval_batches, settings.batch_size, settings.context
+    val_starts = _starts(len(val), count, size, ctx, eval_seed)
+    val_every = max(1, settings.steps // 10)
     result = RunResult(config, seed)
-    for row in starts:
+    for step, row in enumerate(starts, start=1):
         result.lrs.append(float(optimizer.param_groups[0]["lr"]))
         loss = _loss(model, *_batch(train, row, settings.context))
         optimizer.zero_grad(set_to_none=True)
@@ -315,15 +338,16 @@ def train_run(
                 cosine.step()
         value = loss.item()
         result.losses.append(value)
+        if step % val_every == 0 or step == settings.steps:
+            result.val_steps.append(step)
+            result.val_losses.append(_evaluate(model, val, val_starts, ctx))
         if progress is not None:
             progress.update()
             progress.set_postfix_str(f"loss {value:.3f}", refresh=False)
-    eval_seed = seed + 10_000
-    count, size, ctx = settings.eval_batches, settings.batch_size, settings.context
     result.train_loss = _evaluate(
         model, train, _starts(len(train), count, size, ctx, eval_seed), ctx
     )
-    result.val_loss = _evaluate(model, val, _starts(len(val), count, size, ctx, eval_seed), ctx)
+    result.val_loss = result.val_losses[-1]
     result.seconds = time.perf_counter() - start
     return result
 
@@ -358,39 +382,43 @@ def summarize(results: Sequence[RunResult]) -> list[Summary]:
 TABLE_HEADER = ("configuration", "train loss", "val loss", "s/run")
 
 
+def _loss_cell(mean: float, std: float, runs: int) -> str:
+    # One seed has no spread to show: "± 0.000" would read as a measured zero.
+    return f"{mean:.3f} ± {std:.3f}" if runs > 1 else f"{mean:.3f}"
+
+
 def table_rows(summaries: Sequence[Summary]) -> list[tuple[str, str, str, str]]:
-    """The printed table's cells: losses as ``mean ± std`` with 3 decimals."""
+    """The table's cells: losses as ``mean ± std`` over the seeds (3 decimals).
+
+    With a single seed a loss is shown alone, without a spread.
+    """
     return [
         (
             s.config,
-            f"{s.train_mean:.3f} ± {s.train_std:.3f}",
-            f"{s.val_mean:.3f} ± {s.val_std:.3f}",
+            _loss_cell(s.train_mean, s.train_std, s.runs),
+            _loss_cell(s.val_mean, s.val_std, s.runs),
             f"{s.seconds:.1f}",
         )
         for s in summaries
     ]
 
 
-def format_table(summaries: Sequence[Summary]) -> str:
-    """The results as an aligned plain-text table."""
-    rows = [TABLE_HEADER, *table_rows(summaries)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE_HEADER))]
-    lines = []
-    for k, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _table_note(summaries: Sequence[Summary]) -> str:
+    runs = max((s.runs for s in summaries), default=1)
+    if runs == 1:
+        return "Final losses in nats per character, one seed (no spread to show)."
+    return f"Final losses in nats per character, mean ± standard deviation over {runs} seeds."
+
+
+def format_results(summaries: Sequence[Summary]) -> str:
+    """The results as an aligned plain-text table, followed by what its numbers are."""
+    return f"{format_table(TABLE_HEADER, table_rows(summaries))}\n{_table_note(summaries)}"
 
 
 def format_markdown(summaries: Sequence[Summary]) -> str:
-    """The results as a Markdown table."""
-    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|---|---:|---:|---:|"]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(summaries)]
-    return "\n".join(lines) + "\n"
+    """The results as a Markdown table, followed by what its numbers are."""
+    table = format_table(TABLE_HEADER, table_rows(summaries), markdown=True)
+    return f"{table}\n\n{_table_note(summaries)}\n"
 
 
 def write_results(
@@ -438,6 +466,17 @@ def write_results(
             for step, (lr, loss) in enumerate(zip(r.lrs, r.losses, strict=True), start=1):
                 writer.writerow([r.config, r.seed, step, repr(lr), repr(loss)])
     return [results_csv, markdown, history]
+
+
+def mean_validation(results: Sequence[RunResult]) -> dict[str, tuple[list[int], list[float]]]:
+    """Per configuration, the steps and the mean over seeds of the validation losses."""
+    points: dict[str, tuple[list[int], list[float]]] = {}
+    for config in CONFIGURATIONS:
+        runs = [r for r in results if r.config == config]
+        if runs:
+            means = [statistics.fmean(v) for v in zip(*(r.val_losses for r in runs), strict=True)]
+            points[config] = (list(runs[0].val_steps), means)
+    return points
 
 
 def mean_curves(results: Sequence[RunResult], attribute: str) -> dict[str, list[float]]:

@@ -53,29 +53,33 @@ def _metadata(path: Path) -> dict[str, Any] | None:
 
 
 def plot_schedules(
-    curves: Mapping[float, Mapping[str, Sequence[float]]], path: Path, steps: int
+    curves: Mapping[float, tuple[Sequence[int], Mapping[str, Sequence[float]]]], path: Path
 ) -> None:
     r"""Draw :math:`\omega_t` against :math:`t` for each :math:`\beta_2`, one panel each.
 
+    Each panel spans the iterations it is given; the legend sits below the
+    panels, where it cannot hide a curve. Short ranges (50 points or fewer)
+    mark every iteration.
+
     Args:
-        curves: For each :math:`\beta_2`, the factors of each schedule (name ->
-            :math:`\omega_1, \dots, \omega_{\mathrm{steps}}`).
+        curves: For each :math:`\beta_2`, the iterations :math:`t` drawn and the
+            factors of each schedule at them (name -> :math:`\omega_t`).
         path: The output file (``.png``, ``.pdf`` or ``.svg``).
-        steps: The number of steps drawn.
     """
     fig = _figure(len(curves))
     axes = fig.subplots(1, len(curves), sharey=True, squeeze=False)[0]
-    t = range(1, steps + 1)
-    for ax, (beta2, by_schedule) in zip(axes, curves.items(), strict=True):
+    for ax, (beta2, (t, by_schedule)) in zip(axes, curves.items(), strict=True):
+        marker = "o" if len(t) <= 50 else None
         for name, factors in by_schedule.items():
-            ax.plot(t, factors, linewidth=2, **_STYLES[name])
-        ax.set_title(rf"$\beta_2 = {beta2:g}$")
+            ax.plot(t, factors, linewidth=2, marker=marker, markersize=4, **_STYLES[name])
+        ax.set_title(rf"$\beta_2 = {beta2!r}$")
         ax.set_xlabel("iteration $t$")
-        ax.set_xlim(0, steps)
+        ax.set_xlim(0, t[-1])
         ax.set_ylim(0, 1.05)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(r"warmup factor $\omega_t$")
-    axes[0].legend(loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     _save(fig, path)
 
 
@@ -133,8 +137,13 @@ def plot_curves(
     title: str,
     smooth: int = 1,
     log_y: bool = False,
+    points: Mapping[str, tuple[Sequence[int], Sequence[float]]] | None = None,
 ) -> None:
     """Draw one curve per configuration against the step.
+
+    Configurations whose curves are identical (such as two runs on the same
+    plain schedule) are drawn once, with one label naming them all, so that
+    no line hides another.
 
     Args:
         curves: Configuration name -> value at each step.
@@ -143,18 +152,27 @@ def plot_curves(
         title: The figure title.
         smooth: Width of the trailing moving average (1: none).
         log_y: Use a log scale for the y axis.
+        points: Configuration name -> (steps, values) drawn as dots joined by
+            a dotted line in the curve's colour (e.g. validation losses).
     """
     fig = _figure()
     ax = fig.subplots()
-    for i, (name, values) in enumerate(curves.items()):
+    colors = {name: f"C{i}" for i, name in enumerate(curves)}
+    groups: dict[tuple[float, ...], list[str]] = {}
+    for name, values in curves.items():
+        groups.setdefault(tuple(values), []).append(name)
+    for values, names in groups.items():
         y = _smooth(values, smooth) if smooth > 1 else list(values)
-        style = "--" if "optimizer" in name else "-"
-        ax.plot(range(1, len(y) + 1), y, style, color=f"C{i}", linewidth=1.5, label=name)
+        style = "--" if len(names) == 1 and "optimizer" in names[0] else "-"
+        label = " and ".join(names) + (" (the same curve)" if len(names) > 1 else "")
+        ax.plot(range(1, len(y) + 1), y, style, color=colors[names[0]], linewidth=1.5, label=label)
+    for name, (steps, values) in (points or {}).items():
+        ax.plot(steps, values, ":o", color=colors.get(name), markersize=4, linewidth=1)
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title, fontsize="medium")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     _save(fig, path)

@@ -1,0 +1,165 @@
+"""Schedules to preview: the README's quick start, and one common mistake per check.
+
+Each function takes the model (``preview`` passes a small one) and builds the
+optimizer, the LR schedulers and the warmup as a training script would, then
+returns what the training loop steps (see ``pytorch_warmup.preview.preview``).
+Run them with the command line from the repository root, for example::
+
+    pytorch-warmup preview examples.schedules:quickstart --updates 5000 -o quickstart.png
+    pytorch-warmup preview examples.schedules:cosine_too_short --updates 3000 --strict
+
+The number of updates each one is meant for is in its docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    LambdaLR,
+    LinearLR,
+    OneCycleLR,
+    SequentialLR,
+)
+
+import pytorch_warmup as warmup
+
+
+def _adamw(model: torch.nn.Module, beta2: float = 0.999) -> torch.optim.AdamW:
+    return torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, beta2))
+
+
+# -- correct schedules -------------------------------------------------------------------
+
+
+def quickstart(model: torch.nn.Module) -> dict[str, Any]:
+    """The README's quick start: cosine over 5000 updates, untuned linear warmup (5000 updates)."""
+    optimizer = _adamw(model)
+    lr_scheduler = CosineAnnealingLR(optimizer, T_max=5000)
+    warmup_scheduler = warmup.UntunedLinearWarmup(optimizer)  # 2000 updates for beta2 = 0.999
+
+    def step() -> None:
+        with warmup_scheduler.dampening():
+            lr_scheduler.step()
+
+    return {"optimizer": optimizer, "step": step}
+
+
+def quickstart_warmup_lr(model: torch.nn.Module) -> dict[str, Any]:
+    """The same schedule as one LR scheduler object, ``WarmupLR`` (5000 updates)."""
+    optimizer = _adamw(model)
+    scheduler = warmup.WarmupLR(
+        CosineAnnealingLR(optimizer, T_max=5000), warmup.UntunedLinearWarmup(optimizer)
+    )
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def quickstart_attached(model: torch.nn.Module) -> dict[str, Any]:
+    """The same schedule with the warmup attached to the optimizer (5000 updates)."""
+    optimizer = _adamw(model)
+    lr_scheduler = CosineAnnealingLR(optimizer, T_max=5000)
+    warmup.UntunedLinearWarmup(optimizer).attach()
+    return {"optimizer": optimizer, "step": lr_scheduler.step}
+
+
+def lightning_per_step(model: torch.nn.Module) -> dict[str, Any]:
+    """``configure_optimizers`` with ``"interval": "step"`` (3000 updates, 300 per epoch)."""
+    optimizer = _adamw(model, beta2=0.99)
+    scheduler = warmup.WarmupLR(
+        CosineAnnealingLR(optimizer, T_max=3000), warmup.UntunedLinearWarmup(optimizer)
+    )
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+# -- one mistake per check ------------------------------------------------------------------
+
+
+def zero_start(model: torch.nn.Module) -> dict[str, Any]:
+    """A hand-made warmup ``t / 500`` whose first update uses rate 0 (2000 updates)."""
+    optimizer = _adamw(model)
+    scheduler = LambdaLR(optimizer, lambda step: min(1.0, step / 500))
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def jump_at_warmup_end(model: torch.nn.Module) -> dict[str, Any]:
+    """A ``SequentialLR`` warmup cut at its milestone before it reaches 1 (3000 updates)."""
+    optimizer = _adamw(model)
+    ramp = LinearLR(optimizer, start_factor=0.01, end_factor=1.0, total_iters=1000)
+    cosine = CosineAnnealingLR(optimizer, T_max=2700)
+    scheduler = SequentialLR(optimizer, [ramp, cosine], milestones=[300])
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def warmup_too_long(model: torch.nn.Module) -> dict[str, Any]:
+    """A 1000-update fine-tuning run with the 2000-update untuned warmup of beta2 = 0.999."""
+    optimizer = _adamw(model)
+    scheduler = warmup.WarmupLR(
+        CosineAnnealingLR(optimizer, T_max=1000), warmup.UntunedLinearWarmup(optimizer)
+    )
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def still_rising(model: torch.nn.Module) -> dict[str, Any]:
+    """A one-cycle schedule sized for 20000 updates, run for 3000."""
+    optimizer = _adamw(model)
+    scheduler = OneCycleLR(optimizer, max_lr=1e-3, total_steps=20_000, pct_start=0.3)
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def lightning_per_epoch(model: torch.nn.Module) -> dict[str, Any]:
+    """``configure_optimizers`` without ``"interval"``: Lightning steps it once per epoch.
+
+    Meant for 3000 updates of 300 per epoch; the warmup (200 updates) then moves
+    once per epoch.
+    """
+    optimizer = _adamw(model, beta2=0.99)
+    scheduler = warmup.WarmupLR(
+        CosineAnnealingLR(optimizer, T_max=3000), warmup.UntunedLinearWarmup(optimizer)
+    )
+    return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def warmup_per_epoch(model: torch.nn.Module) -> dict[str, Any]:
+    """A plain loop that steps a 5-update warmup once per epoch (3000 updates, 300 per epoch)."""
+    optimizer = _adamw(model)
+    cosine = CosineAnnealingLR(optimizer, T_max=10)  # epochs
+    warmup_scheduler = warmup.LinearWarmup(optimizer, warmup_period=5)
+
+    def epoch_step() -> None:
+        with warmup_scheduler.dampening():
+            cosine.step()
+
+    return {"optimizer": optimizer, "epoch_step": epoch_step}
+
+
+def cosine_too_short(model: torch.nn.Module) -> dict[str, Any]:
+    """A cosine with ``T_max=2000`` in a 3000-update run: it turns back up."""
+    optimizer = _adamw(model, beta2=0.99)
+    scheduler = warmup.WarmupLR(
+        CosineAnnealingLR(optimizer, T_max=2000), warmup.UntunedLinearWarmup(optimizer)
+    )
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def linear_decay_too_short(model: torch.nn.Module) -> dict[str, Any]:
+    """A linear decay to 0 over 2000 updates in a 3000-update run: it stays at 0."""
+    optimizer = _adamw(model, beta2=0.99)
+    decay = LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / 2000))
+    scheduler = warmup.WarmupLR(decay, warmup.UntunedLinearWarmup(optimizer))
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def scheduler_after_warmup(model: torch.nn.Module) -> dict[str, Any]:
+    """The warmup built before a cosine computed from its base rate (3000 updates)."""
+    optimizer = _adamw(model, beta2=0.99)
+    warmup_scheduler = warmup.UntunedLinearWarmup(optimizer)
+    lr_scheduler = LambdaLR(optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * step / 3000)))
+
+    def step() -> None:
+        with warmup_scheduler.dampening():
+            lr_scheduler.step()
+
+    return {"optimizer": optimizer, "step": step}

@@ -1,0 +1,545 @@
+"""Tests of pytorch_warmup.preview: the trajectories it records and the schedule checks."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import torch
+from torch.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    StepLR,
+)
+
+import pytorch_warmup as pw
+from pytorch_warmup import _math
+from pytorch_warmup.preview import (
+    CHECKS,
+    SchedulePreview,
+    ScheduleWarning,
+    check_schedule,
+    composition,
+    format_report,
+    load_build,
+    preview,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ATTACH = hasattr(pw.BaseWarmup, "attach")
+MODES = [
+    "dampening",
+    "warmup_lr",
+    pytest.param("attached", marks=pytest.mark.skipif(not ATTACH, reason="no attached mode")),
+]
+
+
+def _examples() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "preview_examples", ROOT / "examples" / "schedules.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXAMPLES = _examples()
+
+
+def _codes(result: SchedulePreview | list[ScheduleWarning]) -> list[str]:
+    found = result.warnings if isinstance(result, SchedulePreview) else result
+    return [w.code for w in found]
+
+
+# --- the trajectory, against runs without warmup times omega -----------------------------
+
+Schedulers = Callable[[torch.optim.Optimizer], list[Any]]
+
+
+def _optimizer(model: torch.nn.Module, lrs: list[Any]) -> torch.optim.Optimizer:
+    params = list(model.parameters())
+    if len(lrs) == 1:
+        return torch.optim.AdamW(params, lr=lrs[0])
+    return torch.optim.AdamW([{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)])
+
+
+def _copy(lr: Any) -> Any:
+    return lr.clone() if isinstance(lr, torch.Tensor) else lr
+
+
+def _plain_run(
+    lrs: list[Any], schedulers: Schedulers, n: int, per_epoch: int | None
+) -> list[list[float]]:
+    """The rates of each update without any warmup, read before each optimizer.step()."""
+    opt = _optimizer(torch.nn.Linear(4, 2), [_copy(lr) for lr in lrs])
+    made = schedulers(opt)
+    out: list[list[float]] = []
+    for t in range(1, n + 1):
+        out.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        if per_epoch is None or t % per_epoch == 0:
+            for s in made:
+                s.step()
+    return [list(col) for col in zip(*out, strict=True)]
+
+
+def _build(
+    mode: str, lrs: list[Any], periods: list[int], schedulers: Schedulers, per_epoch: bool
+) -> Callable[[torch.nn.Module], Any]:
+    def build(model: torch.nn.Module) -> Any:
+        opt = _optimizer(model, [_copy(lr) for lr in lrs])
+        made = schedulers(opt)
+        warmup = pw.LinearWarmup(opt, warmup_period=periods)
+        if mode == "attached":
+            warmup.attach()
+
+            def step() -> None:
+                for s in made:
+                    s.step()
+
+            return {"optimizer": opt, ("epoch_step" if per_epoch else "step"): step}
+        if mode == "warmup_lr":
+            return {"optimizer": opt, "step": pw.WarmupLR(made, warmup).step}
+
+        def dampened() -> None:
+            with warmup.dampening():
+                for s in made:
+                    s.step()
+
+        return {"optimizer": opt, "step": dampened}
+
+    return build
+
+
+CASES: dict[str, tuple[list[Any], list[int], Schedulers]] = {
+    "cosine, one group": ([1e-3], [7], lambda o: [CosineAnnealingLR(o, T_max=40)]),
+    "step, two groups": ([1e-3, 3e-2], [3, 11], lambda o: [StepLR(o, step_size=5, gamma=0.5)]),
+    "chained, two groups": (
+        [0.1, 0.2],
+        [4, 4],
+        lambda o: [StepLR(o, step_size=3, gamma=0.5), CosineAnnealingLR(o, T_max=40)],
+    ),
+    "tensor lr": (
+        [torch.tensor(1e-3, dtype=torch.float64)],
+        [9],
+        lambda o: [CosineAnnealingLR(o, T_max=40)],
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_trajectory_is_plain_run_times_omega(mode: str, case: str) -> None:
+    lrs, periods, schedulers = CASES[case]
+    n = 40
+    result = preview(_build(mode, lrs, periods, schedulers, per_epoch=False), n)
+    plain = _plain_run(lrs, schedulers, n, None)
+    assert len(result.lrs) == len(lrs) and result.num_updates == n
+    for g, tau in enumerate(periods):
+        omega = [_math.linear_factor(t - 1, tau) for t in range(1, n + 1)]
+        # The warmup multiplies the schedulers' own rate once, in double precision.
+        assert result.lrs[g] == [a * w for a, w in zip(plain[g], omega, strict=True)]
+        assert result.factors is not None and result.factors[g] == omega
+    assert result.warmup == "LinearWarmup"
+    assert result.warmup_periods == [float(p) for p in periods]
+    assert result.warnings == []
+
+
+@pytest.mark.skipif(not ATTACH, reason="no attached mode")
+def test_attached_warmup_with_a_scheduler_stepped_per_epoch() -> None:
+    lrs, periods = [0.1, 0.2], [15, 6]
+    schedulers: Schedulers = lambda o: [StepLR(o, step_size=1, gamma=0.5)]  # noqa: E731
+    n, k = 40, 10
+    result = preview(
+        _build("attached", lrs, periods, schedulers, per_epoch=True), n, updates_per_epoch=k
+    )
+    plain = _plain_run(lrs, schedulers, n, k)
+    assert plain[0][:12] == [0.1] * 10 + [0.05] * 2
+    for g, tau in enumerate(periods):
+        omega = [_math.linear_factor(t - 1, tau) for t in range(1, n + 1)]
+        assert result.lrs[g] == [a * w for a, w in zip(plain[g], omega, strict=True)]
+    assert result.warnings == []
+
+
+def test_no_warmup_is_the_plain_run() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        return {"optimizer": opt, "step": StepLR(opt, step_size=2, gamma=0.1).step}
+
+    result = preview(build, 6)
+    assert [round(v, 12) for v in result.lrs[0]] == [0.5, 0.5, 0.05, 0.05, 0.005, 0.005]
+    assert result.factors is None and result.warmup is None and result.warmup_periods is None
+
+
+@pytest.mark.parametrize("name", ["quickstart", "quickstart_warmup_lr", "quickstart_attached"])
+def test_readme_quickstart_three_ways(name: str) -> None:
+    if name == "quickstart_attached" and not ATTACH:
+        pytest.skip("no attached mode")
+    result = preview(getattr(EXAMPLES, name), 5000)
+    reference = preview(EXAMPLES.quickstart, 5000)
+    assert result.lrs == reference.lrs
+    assert result.warnings == []
+    assert result.warmup == "UntunedLinearWarmup" and result.warmup_periods == [2000.0]
+    lr = result.lrs[0]
+    assert lr[0] == 1e-3 * (1 / 2000)  # cos(0) = 1 at the first update
+    assert lr[1999] == pytest.approx(1e-3 * (1 + math.cos(math.pi * 1999 / 5000)) / 2, rel=1e-12)
+
+
+def test_lightning_interval_step_is_per_update() -> None:
+    per_step = preview(EXAMPLES.lightning_per_step, 3000, updates_per_epoch=300)
+    assert per_step.warnings == []
+    assert per_step.factors is not None and per_step.factors[0][199] == 1.0  # tau = 200
+
+
+def test_many_updates_per_second() -> None:
+    start = time.perf_counter()
+    result = preview(EXAMPLES.quickstart, 20_000)
+    elapsed = time.perf_counter() - start
+    assert result.num_updates == 20_000
+    assert elapsed < 20.0, f"{20_000 / elapsed:.0f} updates/s"
+
+
+# --- each check: one schedule that fires it, one that does not -----------------------------
+
+
+def test_zero_first_update() -> None:
+    result = preview(EXAMPLES.zero_start, 2000)
+    assert _codes(result) == ["zero-first-update"]
+    assert result.warnings[0].update == 1
+    assert result.warnings[0].message.startswith(
+        "update 1: the first update uses learning rate 0.0"
+    )
+    assert check_schedule([1e-9, 0.5, 1.0, 1.0]) == []
+
+
+def test_jump_at_warmup_end() -> None:
+    result = preview(EXAMPLES.jump_at_warmup_end, 3000)
+    assert _codes(result) == ["jump-at-warmup-end"]
+    w = result.warnings[0]
+    # LinearLR at step 299 of 1000 from 0.01 to 1: 0.01 + 0.99 * 299/1000 = 0.30601.
+    assert w.update == 301
+    assert "jumps by 226.8%" in w.message and "0.00030601 -> 0.001" in w.message
+    # A short linear warmup rises by 11 % in its last update, less than just before: no jump.
+    assert check_schedule([min(1.0, t / 10) for t in range(1, 40)]) == []
+    # A jump after a smooth rise of 1 % per update fires; the same rise without a jump does not.
+    rise = [1.01**t for t in range(20)]
+    assert _codes(check_schedule([*rise, rise[-1] * 1.2, rise[-1] * 1.2])) == ["jump-at-warmup-end"]
+    assert check_schedule([*rise, rise[-1], rise[-1]]) == []
+
+
+def test_warmup_longer_than_training() -> None:
+    result = preview(EXAMPLES.warmup_too_long, 1000)
+    assert _codes(result) == ["warmup-longer-than-training"]
+    w = result.warnings[0]
+    assert w.update == 1000
+    assert "warmup period of 2000 updates, longer than the 1000 updates" in w.message
+    assert "omega = 0.5" in w.message  # 1000 / 2000 at the last update
+    assert _codes(preview(EXAMPLES.quickstart, 2001)) == []  # period 2000
+
+
+def test_still_rising() -> None:
+    result = preview(EXAMPLES.still_rising, 3000)
+    assert _codes(result) == ["still-rising"]
+    assert result.warnings[0].update == 3000
+    assert _codes(preview(EXAMPLES.still_rising, 8000)) == []  # past the peak at 6000
+    assert check_schedule([0.1, 0.5, 1.0, 1.0]) == []
+
+
+@pytest.mark.parametrize("name", ["lightning_per_epoch", "warmup_per_epoch"])
+def test_flat_epochs(name: str) -> None:
+    result = preview(getattr(EXAMPLES, name), 3000, updates_per_epoch=300)
+    assert _codes(result) == ["flat-epochs"]
+    w = result.warnings[0]
+    assert w.update == 1 and w.message.startswith("updates 1-300: the warmup factor stays at")
+    if name == "lightning_per_epoch":
+        assert "0.005" in w.message and "'interval': 'step'" in w.message  # omega_1 = 1/200
+    else:
+        assert "0.2" in w.message and "after every optimizer.step()" in w.message  # 1/5
+
+
+def test_flat_epochs_does_not_fire() -> None:
+    assert _codes(preview(EXAMPLES.quickstart, 5000, updates_per_epoch=500)) == []
+    # A hand-made warmup flat for one epoch fires; one flat for less than an epoch does not.
+    stairs = [min(1.0, (t // 4 + 1) / 3) for t in range(20)]
+    assert _codes(check_schedule(stairs, updates_per_epoch=4)) == ["flat-epochs"]
+    assert "flat-epochs" not in _codes(check_schedule(stairs, updates_per_epoch=5))
+    assert "flat-epochs" not in _codes(check_schedule(stairs))  # no epoch length given
+
+
+@pytest.mark.parametrize(
+    ("name", "update", "text"),
+    [
+        ("cosine_too_short", 2001, "turns back up (down to 0 at update 2001"),
+        ("linear_decay_too_short", 2001, "updates 2001-3000 (1000 of 3000) use learning rate 0.0"),
+    ],
+)
+def test_decay_ended(name: str, update: int, text: str) -> None:
+    result = preview(getattr(EXAMPLES, name), 3000)
+    assert _codes(result) == ["decay-ended"]
+    assert result.warnings[0].update == update and text in result.warnings[0].message
+    assert _codes(preview(getattr(EXAMPLES, name), 2000)) == []  # the decay spans the run
+
+
+def test_warm_restarts_are_not_a_decay_that_ended() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99))
+        restarts = CosineAnnealingWarmRestarts(opt, T_0=500)
+        return {"optimizer": opt, "step": pw.WarmupLR(restarts, pw.UntunedLinearWarmup(opt)).step}
+
+    assert _codes(preview(build, 3000)) == []
+
+
+def test_scheduler_after_warmup() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the library's warning becomes a finding, not a warning
+        result = preview(EXAMPLES.scheduler_after_warmup, 3000)
+    assert _codes(result) == ["scheduler-after-warmup"]
+    assert "created after UntunedLinearWarmup" in result.warnings[0].message
+    # The LambdaLR took 1e-3 * omega_1 = 1e-3 / 200 as its base: the factor stays forever.
+    cosine = 0.5 * (1.0 + math.cos(math.pi * 999 / 3000))
+    assert result.lrs[0][999] == pytest.approx(1e-3 / 200 * cosine, rel=1e-12)
+    assert _codes(preview(EXAMPLES.cosine_too_short, 2000)) == []  # built in order
+
+
+def test_other_warmup_warnings_become_findings_once() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+        halve = StepLR(opt, step_size=1, gamma=0.5)
+        warmup = pw.LinearWarmup(opt, warmup_period=5)
+
+        def step() -> None:  # the scheduler stepped outside the block: its change is lost
+            halve.step()
+            with warmup.dampening():
+                pass
+
+        return {"optimizer": opt, "step": step}
+
+    for _ in range(2):  # the second run reports it too
+        result = preview(build, 6)
+        assert result.lrs == [[0.2, 0.4, 0.6, 0.8, 1.0, 0.5]]
+        assert _codes(result) == ["warmup-warning"]
+        assert result.warnings[0].update == 1
+        assert "changed outside LinearWarmup.dampening()" in result.warnings[0].message
+
+
+def test_other_warnings_pass_through() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        warnings.warn("from the user's code", UserWarning, stacklevel=1)
+        return torch.optim.SGD(model.parameters(), lr=0.1)
+
+    with pytest.warns(UserWarning, match="from the user's code"):
+        result = preview(build, 3)
+    assert result.lrs == [[0.1, 0.1, 0.1]] and result.warnings == []
+
+
+def test_several_findings_in_update_order() -> None:
+    lrs = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 0.5, 0.0, 0.0]
+    found = check_schedule(lrs)
+    assert _codes(found) == ["zero-first-update", "decay-ended"]
+    assert [w.update for w in found] == [1, 8]
+    assert str(found[1]) == found[1].message
+    assert set(_codes(found)) <= set(CHECKS)
+
+
+def test_param_groups_are_named_when_there_are_several() -> None:
+    found = check_schedule([[0.5, 1.0, 1.0], [0.0, 1.0, 1.0]])
+    assert [w.message.split(";")[0] for w in found] == [
+        "update 1: the first update of param group 1 uses learning rate 0.0"
+    ]
+
+
+# --- the protocol's errors ------------------------------------------------------------------
+
+
+def _sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"build": 3}, TypeError, "build must be a callable"),
+        ({"num_updates": 0}, ValueError, "num_updates must be a positive int, got 0"),
+        ({"num_updates": True}, TypeError, "num_updates must be an int, got True"),
+        ({"num_updates": 2.0}, TypeError, "num_updates must be an int, got 2.0"),
+        ({"updates_per_epoch": 0}, ValueError, "updates_per_epoch must be a positive int"),
+        ({"model": "model"}, TypeError, "model must be a torch.nn.Module"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    args: dict[str, Any] = {"build": _sgd, "num_updates": 3, **kwargs}
+    with pytest.raises(error, match=match):
+        preview(args.pop("build"), args.pop("num_updates"), **args)
+
+
+@pytest.mark.parametrize(
+    ("returns", "error", "match"),
+    [
+        (lambda opt: 5, TypeError, "build must return a torch.optim.Optimizer or a dict"),
+        (lambda opt: {"step": print}, TypeError, "needs 'optimizer'"),
+        (lambda opt: {"optimizer": opt, "steps": print}, ValueError, r"unknown keys \['steps'\]"),
+        (
+            lambda opt: {"optimizer": opt, "step": 3},
+            TypeError,
+            r"build\(\)\['step'\] must be a callable",
+        ),
+        (
+            lambda opt: {"optimizer": opt, "epoch_step": print},
+            ValueError,
+            "updates_per_epoch is needed: 'epoch_step'",
+        ),
+        (
+            lambda opt: {"optimizer": opt, "lr_scheduler": StepLR(opt, 2)},
+            ValueError,
+            "Lightning's default interval",
+        ),
+        (
+            lambda opt: {
+                "optimizer": opt,
+                "lr_scheduler": {"scheduler": StepLR(opt, 2), "interval": "batch"},
+            },
+            ValueError,
+            "must be 'step' or 'epoch', got 'batch'",
+        ),
+        (
+            lambda opt: {
+                "optimizer": opt,
+                "lr_scheduler": {"scheduler": StepLR(opt, 2), "monitor": "loss"},
+            },
+            ValueError,
+            "ReduceLROnPlateau",
+        ),
+        (
+            lambda opt: {"optimizer": opt, "lr_scheduler": {"interval": "step"}},
+            ValueError,
+            "must have a 'scheduler' key",
+        ),
+        (lambda opt: {"optimizer": opt, "lr_scheduler": 7}, TypeError, "must be an LR scheduler"),
+        (
+            lambda opt: {"optimizer": opt, "warmup": 7},
+            TypeError,
+            "must be a warmup of this package",
+        ),
+        (
+            lambda opt: {"optimizer": opt, "step": opt.step},
+            ValueError,
+            "must not call optimizer.step",
+        ),
+    ],
+)
+def test_bad_build_results(
+    returns: Callable[[Any], Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        preview(lambda model: returns(_sgd(model)), 3)
+
+
+def test_the_warmup_in_use_can_be_named() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1.0)
+        old = pw.LinearWarmup(opt, warmup_period=3)
+        if hasattr(old, "detach"):
+            old.detach()
+        new = pw.LinearWarmup(opt, warmup_period=5)
+        return {"optimizer": opt, "step": lambda: new.dampen(), "warmup": new}
+
+    result = preview(build, 6)
+    assert result.factors == [[0.2, 0.4, 0.6, 0.8, 1.0, 1.0]]
+    assert result.warmup_periods == [5.0]
+
+
+def test_check_schedule_bad_input() -> None:
+    with pytest.raises(TypeError, match="lrs must be a list of floats"):
+        check_schedule("0.1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lrs is empty"):
+        check_schedule([])
+    with pytest.raises(ValueError, match="same positive length"):
+        check_schedule([[0.1, 0.2], [0.1]])
+    with pytest.raises(TypeError, match=r"lrs\[1\] must be a float"):
+        check_schedule([0.1, "x"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="factors must have the same layout"):
+        check_schedule([0.1, 0.2], factors=[[1.0]])
+
+
+# --- output, loading, composition ------------------------------------------------------
+
+
+def test_write_csv_round_trips(tmp_path: Path) -> None:
+    result = preview(EXAMPLES.lightning_per_epoch, 900, updates_per_epoch=300)
+    path = tmp_path / "lrs.csv"
+    result.write_csv(path)
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["update", "epoch", "lr[0]", "omega[0]"]
+    assert len(rows) == 901
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, 901))
+    assert [int(r[1]) for r in rows[1:]] == [t // 300 + 1 for t in range(900)]
+    assert [float(r[2]) for r in rows[1:]] == result.lrs[0]
+    assert result.factors is not None and [float(r[3]) for r in rows[1:]] == result.factors[0]
+
+
+def test_load_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert load_build("examples/schedules.py:quickstart").__name__ == "quickstart"
+    assert load_build("examples.schedules:zero_start").__name__ == "zero_start"
+    (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n")
+    for spec, match in [
+        ("quickstart", "expected MODULE:FUNCTION"),
+        (":quickstart", "expected MODULE:FUNCTION"),
+        ("no_such_module_here:f", "cannot import 'no_such_module_here': ModuleNotFoundError"),
+        ("examples.schedules:nothing", "'examples.schedules' has no attribute 'nothing'"),
+        ("examples.schedules:__doc__", "is not callable"),
+        ("missing.py:f", "no such file 'missing.py'"),
+        (f"{tmp_path / 'broken.py'}:f", "RuntimeError: no GPU here"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            load_build(spec)
+
+
+def test_composition() -> None:
+    result = preview(composition("cosine", 100, "linear", warmup_period=10, lr=0.5), 100)
+    expected = [
+        0.5 * (1 + math.cos(math.pi * (t - 1) / 100)) / 2 * min(1, t / 10) for t in range(1, 101)
+    ]
+    assert result.lrs[0] == pytest.approx(expected, rel=1e-12, abs=1e-18)
+    step = preview(composition("step", 8, "radam", beta2=0.99), 8)
+    assert step.warmup == "RAdamWarmup"
+    with pytest.raises(ValueError, match="needs a warmup period"):
+        composition("cosine", 100, "exponential")
+    with pytest.raises(ValueError, match="takes its period from beta2"):
+        composition("cosine", 100, "radam", warmup_period=5)
+    with pytest.raises(ValueError, match="scheduler must be one of"):
+        composition("onecycle", 100)
+
+
+def test_format_report() -> None:
+    text = format_report(preview(EXAMPLES.warmup_too_long, 1000), "x")
+    lines = text.splitlines()
+    assert (
+        lines[0]
+        == "x: 1000 updates, 1 param group, UntunedLinearWarmup (warmup period 2000 updates)"
+    )
+    assert lines[1].startswith("learning rate at update 1: 5e-07, ")
+    assert lines[2].startswith("warning: update 1000: UntunedLinearWarmup has a warmup period")
+
+
+def test_matplotlib_is_imported_only_to_draw() -> None:
+    code = (
+        "import sys, pytorch_warmup, pytorch_warmup.preview, pytorch_warmup.cli\n"
+        "assert 'matplotlib' not in sys.modules, 'imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
