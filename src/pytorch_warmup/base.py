@@ -557,6 +557,8 @@ class BaseWarmup:
             self.optimizer.register_step_pre_hook(before),
             self.optimizer.register_step_post_hook(after),
         )
+        if self._step_t is None and "torch._dynamo" in sys.modules:
+            self._keep_out_of_graphs()
 
     def _sync_step(self) -> None:
         """In-graph mode: bring ``last_step`` up to date from the counter (reads it)."""
@@ -668,6 +670,11 @@ class BaseWarmup:
         self._sync_step()
         current = _lr.read(self.optimizer.param_groups)
         if self._hooks is None or self._detached or self._inside:
+            return current
+        if self._step_t is not None:  # the hooks' own torch-op factors, bit for bit
+            step_t = self._step_t.to(torch.float64)
+            tensor_factors = [self.warmup_factor_tensor(step_t, **p) for p in self.warmup_params]
+            _lr.mul_tensors(current, tensor_factors)  # type: ignore[arg-type]
             return current
         step = self.last_step
         if self._ones_from is not None and step >= self._ones_from:
