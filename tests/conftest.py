@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
@@ -14,6 +15,27 @@ import torch
 import pytorch_warmup as pw
 
 mpmath.mp.dps = 50
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    """``"2.4.1+cu121"`` -> ``(2, 4, 1)``: the numeric release, local and dev tags dropped."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    assert match is not None, version
+    return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+TORCH_VERSION = _release(torch.__version__)
+"""The installed torch release, for tests of promises that hold from some torch version on.
+
+The versions, and what each promise needs (see docs/compat.md):
+
+* ``(2, 10)``: every built-in LR scheduler updates a tensor lr in place (before it,
+  ``CosineAnnealingWarmRestarts.step()`` assigns a new tensor, ``ReduceLROnPlateau``
+  a float, and the ``SequentialLR`` constructor its ``initial_lr`` tensor), and a
+  scheduler's ``get_last_lr()`` returns copies (before it, the live lr tensors).
+"""
+SCHEDULERS_KEEP_LR_TENSORS = TORCH_VERSION >= (2, 10)
+"""Built-in LR schedulers keep a tensor lr's object and ``get_last_lr()`` returns copies."""
 
 CUDA = torch.cuda.is_available()
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="needs CUDA"))]

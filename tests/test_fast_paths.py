@@ -1,12 +1,19 @@
-"""The fast step paths: exact trajectories for float, tensor and mixed learning rates.
+"""The step path, by its properties: exact trajectories and a bounded number of torch ops.
 
-The step path has a shortcut when no group holds a tensor, and for tensor
-learning rates a cached layout that batches the work with ``torch._foreach_*``
-(bucketed by dtype, with a factor tensor on CPU). Each path is checked bit for
-bit against an independent reference: the same scheduler run without a warmup,
-times the warmup factor from its closed form (exact rational arithmetic), with
-the product computed the plain way (Python float times float, or tensor times
-Python number).
+Every learning rate the warmup produces is checked bit for bit against an
+independent reference: the same scheduler run without a warmup, times the
+linear factor from its closed form (exact rational arithmetic), with the product
+computed the plain way (a Python float times a float, or a tensor times a
+Python number, which rounds bfloat16 and float16 once). This covers Python
+floats, 0-dim tensors of each floating dtype, mixtures of them, 1, 3 and 100
+param groups, groups sharing one lr tensor, steps during the warmup and after
+it, and the three ways to drive a warmup: ``dampening()``, ``WarmupLR`` and the
+attached mode.
+
+The number of torch ops one step dispatches (counted with a
+``TorchDispatchMode``) is the CPU stand-in for kernel launches on a GPU: it is
+the same for 2 and 100 groups, at most three per (device, dtype) bucket during
+the warmup, and zero once every factor is 1.
 """
 
 from __future__ import annotations
@@ -23,26 +30,44 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import pytorch_warmup as pw
 
-KINDS = ["float", "tensor", "float64", "bfloat16", "mixed", "two_dtypes"]
-STEPS = 25
+DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
+MIXED = ["float", "float32", "float64", "bfloat16", "float16"]
+KINDS = ["float", *DTYPES, "mixed", "shared", "shared+own"]
+MODES = ["dampening", "WarmupLR", "attached"]
+STEPS = 45  # past the longest period (40): some steps after every factor is 1
 
 
-def _lr(i: int, kind: str) -> float | torch.Tensor:
-    value = 0.1 / (1 + i % 7)
-    if kind == "float" or (kind == "mixed" and i % 2 == 0):
-        return value
-    if kind == "float64" or (kind == "two_dtypes" and i % 2 == 1):
-        return torch.tensor(value, dtype=torch.float64)
-    if kind == "bfloat16":
-        return torch.tensor(value, dtype=torch.bfloat16)
-    return torch.tensor(value)
+def _value(i: int) -> float:
+    return 0.1 / (1 + i % 7)
+
+
+def _kind_of(i: int, kind: str) -> str:
+    return MIXED[i % len(MIXED)] if kind == "mixed" else kind
 
 
 def _optimizer(n: int, kind: str) -> torch.optim.Optimizer:
-    groups = [
-        {"params": [torch.nn.Parameter(torch.zeros(2))], "lr": _lr(i, kind)} for i in range(n)
-    ]
-    return torch.optim.AdamW(groups, foreach=False)
+    """``n`` groups with different learning rates of the given kind.
+
+    ``shared``: every group holds the optimizer's default lr, one tensor object;
+    ``shared+own``: every third group holds its own float64 tensor, the others
+    share the default.
+    """
+    groups: list[dict[str, Any]] = []
+    for i in range(n):
+        group: dict[str, Any] = {"params": [torch.nn.Parameter(torch.zeros(2))]}
+        if kind == "shared+own" and i % 3 == 0:
+            group["lr"] = torch.tensor(_value(i), dtype=torch.float64)
+        elif kind not in ("shared", "shared+own"):
+            k = _kind_of(i, kind)
+            group["lr"] = _value(i) if k == "float" else torch.tensor(_value(i), dtype=DTYPES[k])
+        groups.append(group)
+    shared = torch.tensor(0.05)
+    return torch.optim.AdamW(groups, lr=shared, foreach=False)
 
 
 def _omega(t: int, period: int) -> float:
@@ -50,10 +75,8 @@ def _omega(t: int, period: int) -> float:
     return float(min(Fraction(1), Fraction(t, period)))
 
 
-def _dampened(undampened: Any, omega: float) -> Any:
-    if isinstance(undampened, torch.Tensor):
-        return undampened * omega  # tensor times Python number, in the tensor's dtype
-    return undampened * omega
+def _copy(lr: Any) -> Any:
+    return lr.detach().clone() if isinstance(lr, torch.Tensor) else lr
 
 
 def _same(actual: Any, expected: Any) -> bool:
@@ -78,41 +101,77 @@ def _reference(n: int, kind: str, steps: int) -> list[list[Any]]:
     return out
 
 
-def _copy(lr: Any) -> Any:
-    return lr.detach().clone() if isinstance(lr, torch.Tensor) else lr
-
-
-def _periods(n: int, uniform: bool) -> list[int]:
+def _periods(n: int, kind: str, uniform: bool) -> list[int]:
     # Non-uniform periods give different factors per group, some of them equal,
-    # and some groups end their warmup (factor 1) during the run.
-    return [12] * n if uniform else [(5, 12, 12, 40)[i % 4] for i in range(n)]
+    # and the groups end their warmups (factor 1) at different steps. Groups
+    # that share one tensor must share its factor too.
+    if uniform or kind.startswith("shared"):
+        return [12] * n
+    return [(5, 12, 12, 40)[i % 4] for i in range(n)]
 
 
-@pytest.mark.parametrize("n", [1, 3, 100])
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("uniform", [True, False])
-def test_trajectory_is_scheduler_times_closed_form_factor(n: int, kind: str, uniform: bool) -> None:
-    ref = _reference(n, kind, STEPS)
-    periods = _periods(n, uniform)
+def _run_dampening(n: int, kind: str, periods: list[int], wrapped: bool) -> list[list[Any]]:
+    """The groups' lrs after each step: the rate the next update uses."""
     opt = _optimizer(n, kind)
     sched = CosineAnnealingLR(opt, T_max=10)
     warmup = pw.LinearWarmup(opt, periods)
+    both = pw.WarmupLR(sched, warmup)
     opt.step()
     objects = [g["lr"] for g in opt.param_groups]
-    for step in range(STEPS + 1):
-        if step:
+    out = [[_copy(g["lr"]) for g in opt.param_groups]]
+    for _ in range(STEPS):
+        if wrapped:
+            both.step()
+        else:
             with warmup.dampening():
                 sched.step()
-        for i, group in enumerate(opt.param_groups):
-            expected = _dampened(ref[step][i], _omega(step + 1, periods[i]))
-            assert _same(group["lr"], expected), (step, i, group["lr"], expected)
-            assert _same(warmup.lrs[i], ref[step][i])
-            assert group["lr"] is objects[i] or not isinstance(objects[i], torch.Tensor)
+        out.append([_copy(g["lr"]) for g in opt.param_groups])
+        for group, obj in zip(opt.param_groups, objects, strict=True):
+            assert group["lr"] is obj or not isinstance(obj, torch.Tensor)
     assert warmup.last_step == STEPS
+    return out
+
+
+def _run_attached(n: int, kind: str, periods: list[int], ref: list[list[Any]]) -> list[list[Any]]:
+    """The lrs each update used, read by a step pre-hook that runs after the warmup's."""
+    opt = _optimizer(n, kind)
+    sched = CosineAnnealingLR(opt, T_max=10)
+    warmup = pw.LinearWarmup(opt, periods).attach()
+    used: list[list[Any]] = []
+    opt.register_step_pre_hook(lambda *_: used.append([_copy(g["lr"]) for g in opt.param_groups]))
+    objects = [g["lr"] for g in opt.param_groups]
+    for step in range(STEPS + 1):
+        opt.step()
+        # between updates the groups hold the scheduler's own rates, bit for bit
+        for i, group in enumerate(opt.param_groups):
+            assert _same(group["lr"], ref[step][i]), (step, i)
+            assert group["lr"] is objects[i] or not isinstance(objects[i], torch.Tensor)
+        sched.step()
+    assert warmup.last_step == STEPS + 1
+    return used
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("n", "uniform"), [(1, True), (3, True), (3, False), (100, False)])
+@pytest.mark.parametrize("kind", KINDS)
+def test_trajectory_is_scheduler_times_closed_form_factor(
+    kind: str, n: int, uniform: bool, mode: str
+) -> None:
+    ref = _reference(n, kind, STEPS)
+    periods = _periods(n, kind, uniform)
+    if mode == "attached":
+        got = _run_attached(n, kind, periods, ref)
+    else:
+        got = _run_dampening(n, kind, periods, wrapped=mode == "WarmupLR")
+    assert len(got) == STEPS + 1
+    for step, row in enumerate(got):  # row `step` is what update t = step + 1 uses
+        for i, lr in enumerate(row):
+            expected = ref[step][i] * _omega(step + 1, periods[i])
+            assert _same(lr, expected), (step, i, lr, expected)
 
 
 @pytest.mark.parametrize("n", [1, 100])
-@pytest.mark.parametrize("kind", ["tensor", "mixed", "two_dtypes"])
+@pytest.mark.parametrize("kind", ["float32", "mixed", "shared+own"])
 def test_tensor_stores_stay_the_same_objects_and_never_alias(n: int, kind: str) -> None:
     opt = _optimizer(n, kind)
     sched = StepLR(opt, step_size=3, gamma=0.5)
@@ -136,27 +195,16 @@ def _failing_step(warmup: pw.LinearWarmup, sched: Any) -> None:
         raise RuntimeError("boom")
 
 
-@pytest.mark.filterwarnings("ignore:the learning rate of param group:UserWarning")
-@pytest.mark.parametrize("n", [1, 100])
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_failing_block_leaves_every_lr_as_it_was(n: int, kind: str) -> None:
+def _check_failing_block(n: int, kind: str, periods: list[int]) -> None:
     opt = _optimizer(n, kind)
     sched = CosineAnnealingLR(opt, T_max=10)
-    warmup = pw.LinearWarmup(opt, _periods(n, uniform=False))
+    warmup = pw.LinearWarmup(opt, periods)
     opt.step()
     for _ in range(4):
         with warmup.dampening():
             sched.step()
     before = [_copy(g["lr"]) for g in opt.param_groups]
     stores = [_copy(lr) for lr in warmup.lrs]
-    # An lr the user changed by hand since the last step (in place, for a tensor)
-    # is what must come back.
-    group = opt.param_groups[-1]
-    if isinstance(group["lr"], torch.Tensor):
-        group["lr"].mul_(0.5)
-    else:
-        group["lr"] *= 0.5
-    before[-1] = _copy(group["lr"])
     _failing_step(warmup, sched)
     assert warmup.last_step == 4
     for group, lr in zip(opt.param_groups, before, strict=True):
@@ -165,12 +213,25 @@ def test_a_failing_block_leaves_every_lr_as_it_was(n: int, kind: str) -> None:
         assert _same(now, lr)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.filterwarnings("ignore:the learning rate of param group:UserWarning")
+@pytest.mark.parametrize("n", [3, 100])
+@pytest.mark.parametrize("kind", ["float", "float32", "bfloat16", "mixed", "shared+own"])
+def test_a_failing_block_leaves_every_lr_as_it_was(n: int, kind: str) -> None:
+    _check_failing_block(n, kind, _periods(n, kind, uniform=False))
+
+
+@pytest.mark.filterwarnings("ignore:the learning rate of param group:UserWarning")
+@pytest.mark.parametrize("n", [1, 100])
+def test_a_failing_block_after_the_warmup_leaves_every_lr_as_it_was(n: int) -> None:
+    _check_failing_block(n, "float", [2] * n)  # every factor is 1 from the second step
+
+
+@pytest.mark.parametrize("kind", ["float", "float64", "mixed", "shared+own"])
 def test_a_failed_step_does_not_change_the_rest_of_the_run(kind: str) -> None:
     def run(fail_at: int | None) -> list[list[Any]]:
         opt = _optimizer(10, kind)
         sched = CosineAnnealingLR(opt, T_max=10)
-        warmup = pw.LinearWarmup(opt, _periods(10, uniform=False))
+        warmup = pw.LinearWarmup(opt, _periods(10, kind, uniform=False))
         opt.step()
         out = []
         for step in range(12):
@@ -191,26 +252,26 @@ def test_a_failed_step_does_not_change_the_rest_of_the_run(kind: str) -> None:
 
 
 @pytest.mark.parametrize("n", [1, 100])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ["float", "float32", "float16", "mixed"])
 def test_dampen_multiplies_whatever_the_groups_hold(n: int, kind: str) -> None:
+    periods = _periods(n, kind, uniform=False)
     opt = _optimizer(n, kind)
-    warmup = pw.LinearWarmup(opt, _periods(n, uniform=False))
+    warmup = pw.LinearWarmup(opt, periods)
     for _ in range(3):
         with warmup.dampening():
             pass
-    for step in (7, 8, 30):
+    for step in (7, 8, 30, 50):
         held = [_copy(g["lr"]) for g in opt.param_groups]
         warmup.dampen(step)
         assert warmup.last_step == step
         for i, group in enumerate(opt.param_groups):
-            expected = _dampened(held[i], _omega(step + 1, _periods(n, uniform=False)[i]))
-            assert _same(group["lr"], expected)
+            assert _same(group["lr"], held[i] * _omega(step + 1, periods[i]))
 
 
-def test_cached_layout_follows_replaced_tensors_and_loaded_states() -> None:
+def test_replaced_tensors_and_loaded_states_are_followed() -> None:
     n = 6
-    ref = _reference(n, "tensor", 12)
-    opt = _optimizer(n, "tensor")
+    ref = _reference(n, "float32", 12)
+    opt = _optimizer(n, "float32")
     sched = CosineAnnealingLR(opt, T_max=10)
     warmup = pw.LinearWarmup(opt, 8)
     opt.step()
@@ -219,33 +280,14 @@ def test_cached_layout_follows_replaced_tensors_and_loaded_states() -> None:
             opt.param_groups[2]["lr"] = opt.param_groups[2]["lr"].clone()
         if step == 7:  # a state round trip replaces the stored tensors
             warmup.load_state_dict(copy.deepcopy(warmup.state_dict()))
-        if step == 9:  # a stored value replaced by hand, in another dtype
-            warmup.lrs[1] = warmup.lrs[1].double()
         with warmup.dampening():
             sched.step()
         for i, group in enumerate(opt.param_groups):
-            assert _same(group["lr"], _dampened(ref[step][i], _omega(step + 1, 8)))
-
-
-def test_groups_that_switch_between_float_and_tensor_follow_the_general_rules() -> None:
-    opt = _optimizer(3, "float")
-    warmup = pw.LinearWarmup(opt, 10)
-    with warmup.dampening():
-        pass
-    # a stored tensor for a float group is written back as a float
-    warmup.lrs[0] = torch.tensor(0.5, dtype=torch.float64)
-    with warmup.dampening():
-        assert opt.param_groups[0]["lr"] == 0.5
-        assert type(opt.param_groups[0]["lr"]) is float
-        opt.param_groups[1]["lr"] = torch.tensor(0.25)  # the block makes it a tensor
-    assert torch.equal(opt.param_groups[1]["lr"], torch.tensor(0.25) * _omega(3, 10))
-    assert torch.equal(warmup.lrs[1], torch.tensor(0.25))
-    assert warmup.lrs[1] is not opt.param_groups[1]["lr"]
-    assert opt.param_groups[0]["lr"] == 0.5 * _omega(3, 10)
+            assert _same(group["lr"], ref[step][i] * _omega(step + 1, 8))
 
 
 def test_a_copied_warmup_steps_its_own_optimizer() -> None:
-    opt = _optimizer(4, "tensor")
+    opt = _optimizer(4, "float32")
     sched = CosineAnnealingLR(opt, T_max=10)
     warmup = pw.LinearWarmup(opt, 10)
     opt.step()
@@ -263,33 +305,66 @@ def test_a_copied_warmup_steps_its_own_optimizer() -> None:
         assert torch.equal(group["lr"], torch.tensor(0.5) * _omega(5, 10))
 
 
-def test_equal_warmup_params_compute_the_factor_once_per_step() -> None:
-    calls: list[int] = []
+class _Fixed(pw.BaseWarmup):
+    """A warmup whose factor is ``factor`` at every step."""
 
-    class Counting(pw.LinearWarmup):
+    factor = 1.0
+
+    def warmup_factor(self, step: int, **params: Any) -> float:
+        return self.factor
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES.values()))
+def test_products_round_like_a_tensor_times_a_python_number(dtype: torch.dtype) -> None:
+    """Awkward factors, every floating dtype: each product equals ``lr * factor``."""
+    gen = torch.Generator().manual_seed(0)
+    factors = [1 / 3, 0.1, 1e-7, 1 - 2**-30, 2**-149 * 3, 0.999999940395355]
+    values = torch.rand(200, generator=gen, dtype=torch.float64).to(dtype)
+    for factor in factors:
+        opt = torch.optim.SGD(
+            [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": v.clone()} for v in values]
+        )
+        warmup = _Fixed(opt, [{} for _ in values])
+        warmup.factor = factor
+        with warmup.dampening():  # a scheduler's rates, set inside the block
+            for group, v in zip(opt.param_groups, values, strict=True):
+                group["lr"].copy_(v)
+        got = torch.stack([g["lr"] for g in opt.param_groups])
+        assert torch.equal(got, values * factor), (dtype, factor)
+
+
+def test_the_factor_stays_on_cpu_under_another_default_device() -> None:
+    opt = _optimizer(3, "float32")
+    warmup = pw.LinearWarmup(opt, 4)
+    with torch.device("meta"):  # the default device for new tensors
+        for _ in range(2):
+            with warmup.dampening():
+                pass
+    for i, group in enumerate(opt.param_groups):
+        assert torch.equal(group["lr"], torch.tensor(_value(i)) * _omega(3, 4))
+
+
+def test_integer_factors_on_the_tensor_path() -> None:
+    class Whole(pw.LinearWarmup):
         def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
-            calls.append(step)
-            return super().warmup_factor(step, warmup_period)
+            return 1 if step % 2 else 0.5  # an int every other step
 
-    opt = _optimizer(100, "float")
-    warmup = Counting(opt, 50)
-    calls.clear()
-    for _ in range(3):
+    opt = _optimizer(3, "float32")
+    warmup = Whole(opt, 4)
+    for step in range(1, 5):
         with warmup.dampening():
             pass
-    assert calls == [1, 2, 3]
-    # a changed parameter is seen at once
-    warmup.warmup_params[99]["warmup_period"] = 2
-    with warmup.dampening():
-        pass
-    assert calls == [1, 2, 3, 4, 4]
-    assert opt.param_groups[99]["lr"] == pytest.approx(0.1 / (1 + 99 % 7))
+        for i, group in enumerate(opt.param_groups):
+            assert torch.equal(group["lr"], torch.tensor(_value(i)) * (1 if step % 2 else 0.5))
+
+
+# -- torch ops per step ------------------------------------------------------------------
 
 
 class _OpCounter(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
-        self.ops: list[str] = []
+        self.ops: list[Any] = []
 
     def __torch_dispatch__(
         self,
@@ -298,90 +373,77 @@ class _OpCounter(TorchDispatchMode):
         args: tuple[Any, ...] = (),
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
-        self.ops.append(str(func))
+        self.ops.append(func)
         return func(*args, **(kwargs or {}))
 
 
-def _ops_per_step(n: int, kind: str, step: Callable[[pw.LinearWarmup], None]) -> list[str]:
-    opt = _optimizer(n, kind)
-    warmup = pw.LinearWarmup(opt, 1000)
-    for _ in range(3):
-        step(warmup)
+def _ops(fn: Callable[[], object]) -> list[Any]:
     counter = _OpCounter()
     with counter:
-        step(warmup)
+        fn()
     return counter.ops
 
 
-def _block(warmup: pw.LinearWarmup) -> None:
-    with warmup.dampening():
-        pass
+def _stepper(mode: str, n: int, kind: str, period: int) -> Callable[[], object]:
+    """One warmup step of the given mode, with no scheduler in it."""
+    opt = _optimizer(n, kind)
+    if mode == "attached":
+        pw.LinearWarmup(opt, period).attach()
+        return opt.step  # no gradients: the update itself changes nothing
+    warmup = pw.LinearWarmup(opt, period)
+    if mode == "WarmupLR":
+        return pw.WarmupLR(None, warmup).step
+    if mode == "dampen":
+        return warmup.dampen
 
-
-@pytest.mark.parametrize("kind", ["tensor", "two_dtypes"])
-def test_torch_ops_per_step_do_not_grow_with_the_number_of_groups(kind: str) -> None:
-    few = _ops_per_step(2, kind, _block)
-    many = _ops_per_step(100, kind, _block)
-    assert few == many
-    buckets = 2 if kind == "two_dtypes" else 1
-    # entry: keep and restore (2 copies); exit: record (1 copy), then per dtype
-    # bucket the factor tensor is filled and the bucket multiplied by it
-    assert len(many) == 3 + 2 * buckets
-    scale_ops = ["aten.fill_.Scalar", "aten._foreach_mul_.Tensor"] * buckets
-    assert _ops_per_step(100, kind, lambda w: w.dampen()) == scale_ops
-
-
-def test_float_learning_rates_dispatch_no_torch_op() -> None:
-    assert _ops_per_step(100, "float", _block) == []
-
-
-def test_factor_tensor_rounds_like_a_python_number() -> None:
-    """On CPU the factor is held in a 0-dim tensor: the products must equal
-    tensor * Python float for every floating dtype, including awkward factors."""
-    gen = torch.Generator().manual_seed(0)
-    factors = [1 / 3, 0.1, 1e-7, 1 - 2**-30, 2**-149 * 3, 0.999999940395355]
-    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
-        values = torch.rand(200, generator=gen, dtype=torch.float64).to(dtype)
-        for factor in factors:
-            opt = torch.optim.SGD(
-                [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": v.clone()} for v in values]
-            )
-            warmup = pw.LinearWarmup(opt, 10)
-            with warmup.dampening():  # builds the cached layout
-                pass
-            # every factor is now `factor`
-            warmup.warmup_factor = lambda step, warmup_period, f=factor: f  # type: ignore[method-assign]
-            for group, v in zip(opt.param_groups, values, strict=True):
-                group["lr"].copy_(v)
-            warmup.dampen(0)
-            got = torch.stack([g["lr"] for g in opt.param_groups])
-            assert torch.equal(got, values * factor), (dtype, factor)
-
-
-def test_factor_tensor_stays_on_cpu_under_another_default_device() -> None:
-    opt = _optimizer(3, "tensor")
-    warmup = pw.LinearWarmup(opt, 4)
-    with torch.device("meta"):  # the default device for new tensors
-        for _ in range(2):
-            with warmup.dampening():
-                pass
-    for i, group in enumerate(opt.param_groups):
-        lr = _lr(i, "tensor")
-        assert isinstance(lr, torch.Tensor)
-        assert torch.equal(group["lr"], lr * _omega(3, 4))
-
-
-def test_integer_factors_on_the_tensor_path() -> None:
-    class Whole(pw.LinearWarmup):
-        def warmup_factor(self, step: int, warmup_period: int) -> float:  # type: ignore[override]
-            return 1 if step % 2 else 0.5  # an int every other step
-
-    opt = _optimizer(3, "tensor")
-    warmup = Whole(opt, 4)
-    for step in range(1, 5):
+    def block() -> None:
         with warmup.dampening():
             pass
-        for i, group in enumerate(opt.param_groups):
-            lr = _lr(i, "tensor")
-            assert isinstance(lr, torch.Tensor)
-            assert torch.equal(group["lr"], lr * (1 if step % 2 else 0.5))
+
+    return block
+
+
+BUCKETS = {"float32": 1, "bfloat16": 1, "shared+own": 2, "mixed": 4}
+"""Kinds with tensor learning rates, and their number of (device, dtype) buckets."""
+STEP_MODES = ["dampening", "dampen", "WarmupLR", "attached"]
+
+
+def _ops_per_step(mode: str, n: int, kind: str, period: int) -> list[Any]:
+    """The torch ops of one warmup step (attached: beyond those of a bare optimizer.step())."""
+    step = _stepper(mode, n, kind, period)
+    for _ in range(3):
+        step()
+    ops = _ops(step)
+    if mode == "attached":
+        plain = _optimizer(n, kind).step
+        plain()
+        for op in _ops(plain):  # the optimizer's own ops (its profiling record)
+            ops.remove(op)
+    return ops
+
+
+@pytest.mark.parametrize("mode", STEP_MODES)
+@pytest.mark.parametrize("kind", list(BUCKETS))
+def test_torch_ops_per_step_do_not_grow_with_the_groups(mode: str, kind: str) -> None:
+    few = _ops_per_step(mode, 2 if kind != "mixed" else 5, kind, 1000)
+    many = _ops_per_step(mode, 100, kind, 1000)
+    assert len(few) == len(many) > 0
+    # the step path never reads a tensor's value on the host
+    assert torch.ops.aten._local_scalar_dense.default not in many
+
+
+@pytest.mark.parametrize("mode", STEP_MODES)
+@pytest.mark.parametrize("kind", list(BUCKETS))
+def test_at_most_three_torch_ops_per_bucket_during_the_warmup(mode: str, kind: str) -> None:
+    assert len(_ops_per_step(mode, 100, kind, 1000)) <= 3 * BUCKETS[kind]
+
+
+@pytest.mark.parametrize("mode", STEP_MODES)
+@pytest.mark.parametrize("kind", [*BUCKETS, "shared"])
+def test_no_torch_op_once_every_factor_is_one(mode: str, kind: str) -> None:
+    assert _ops_per_step(mode, 100, kind, period=2) == []
+
+
+@pytest.mark.parametrize("mode", STEP_MODES)
+def test_float_learning_rates_dispatch_no_torch_op(mode: str) -> None:
+    assert _ops_per_step(mode, 100, "float", 1000) == []

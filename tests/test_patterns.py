@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import LR_KINDS, REFS, WARMUPS, assert_close, linear_ref, lrs_of, make_optimizer
+from conftest import (
+    LR_KINDS,
+    REFS,
+    SCHEDULERS_KEEP_LR_TENSORS,
+    WARMUPS,
+    assert_close,
+    linear_ref,
+    lrs_of,
+    make_optimizer,
+)
 from torch.optim import lr_scheduler as sched
 
 import pytorch_warmup as pw
@@ -25,7 +34,21 @@ N = 24  # iterations per run; every warmup of the matrix is still warming up at 
 Loop = Callable[[torch.optim.Optimizer, pw.BaseWarmup | None], list[list[float]]]
 
 
-def _check(kind: str, lr_kind: str, n_groups: int, build: Callable[..., Any], loop: Loop) -> None:
+def _check(
+    kind: str,
+    lr_kind: str,
+    n_groups: int,
+    build: Callable[..., Any],
+    loop: Loop,
+    *,
+    same_objects: bool = True,
+) -> None:
+    """Compare a warmed-up loop with the plain one.
+
+    ``same_objects=False`` is for an LR scheduler that itself rebinds a tensor lr to a
+    new tensor (``CosineAnnealingWarmRestarts`` before torch 2.10): the group's lr must
+    then still be a tensor of the same dtype and device.
+    """
     ref_opt = make_optimizer(lr_kind, n_groups)
     build(ref_opt)
     reference = loop(ref_opt, None)
@@ -47,7 +70,11 @@ def _check(kind: str, lr_kind: str, n_groups: int, build: Callable[..., Any], lo
     # tensor learning rates stay the very same objects
     for before, group in zip(lr_objects, opt.param_groups, strict=True):
         if isinstance(before, torch.Tensor):
-            assert group["lr"] is before
+            if same_objects:
+                assert group["lr"] is before
+            else:
+                assert isinstance(group["lr"], torch.Tensor)
+                assert (group["lr"].dtype, group["lr"].device) == (before.dtype, before.device)
 
 
 matrix = pytest.mark.parametrize(
@@ -170,6 +197,35 @@ def test_warm_restarts_with_fractional_epochs(kind: str, lr_kind: str, n_groups:
                 else:
                     with w.dampening():
                         s.step(epoch + (i + 1) / iters)
+        return out
+
+    # Before torch 2.10 CosineAnnealingWarmRestarts.step() assigns a new lr tensor.
+    _check(kind, lr_kind, n_groups, build, loop, same_objects=SCHEDULERS_KEEP_LR_TENSORS)
+
+
+@pytest.mark.filterwarnings("ignore:The epoch parameter:UserWarning")  # torch < 2.10
+@matrix
+def test_sequential_scheduler(kind: str, lr_kind: str, n_groups: int) -> None:
+    """A linear ramp, then a cosine from a milestone on. Before torch 2.10 the
+    SequentialLR constructor puts group['initial_lr'] itself into group['lr'], so a
+    tensor lr is from then on the base rate of both schedulers too."""
+    scheds: list[sched.LRScheduler] = []
+
+    def build(opt: torch.optim.Optimizer) -> None:
+        ramp = sched.LinearLR(opt, start_factor=0.25, total_iters=4)
+        cosine = sched.CosineAnnealingLR(opt, T_max=N, eta_min=1e-4)
+        scheds.append(sched.SequentialLR(opt, [ramp, cosine], milestones=[6]))
+
+    def loop(opt: torch.optim.Optimizer, w: pw.BaseWarmup | None) -> list[list[float]]:
+        s = scheds[-1]
+        out: list[list[float]] = []
+        for _ in range(N):
+            _record(opt, out)
+            if w is None:
+                s.step()
+            else:
+                with w.dampening():
+                    s.step()
         return out
 
     _check(kind, lr_kind, n_groups, build, loop)

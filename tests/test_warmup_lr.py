@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import SCHEDULERS_KEEP_LR_TENSORS
 from torch.distributed.checkpoint.stateful import Stateful
 from torch.optim import lr_scheduler as lrs
 
@@ -26,6 +27,7 @@ SCHEDULERS: dict[str, Callable[[torch.optim.Optimizer], Any]] = {
         lrs.MultiStepLR(opt, milestones=[3, 7], gamma=0.5),
     ],
     "lambda": lambda opt: lrs.LambdaLR(opt, lambda step: 1.0 / (1 + step)),
+    "restarts": lambda opt: lrs.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, eta_min=1e-3),
 }
 
 WARMUPS: dict[str, Callable[[torch.optim.Optimizer], pw.BaseWarmup]] = {
@@ -106,7 +108,9 @@ def test_step_equals_manual_dampening_loop(sched_kind: str, warmup_kind: str, lr
         got.append(lrs_of(opt))
         assert sched.last_epoch == step + 1
     assert got == expected
-    if lr_kind != "float":  # tensor lrs updated in place, never rebound
+    if lr_kind != "float" and (sched_kind != "restarts" or SCHEDULERS_KEEP_LR_TENSORS):
+        # tensor lrs updated in place, never rebound (CosineAnnealingWarmRestarts.step()
+        # itself assigns a new tensor before torch 2.10)
         assert all(g["lr"] is t for g, t in zip(opt.param_groups, tensors, strict=True))
 
 
@@ -352,7 +356,7 @@ def _refusals() -> list[Any]:
         pytest.param(
             (lambda s: {**s, "warmup": {**s["warmup"], "lrs": [0.1]}}),
             ValueError,
-            r"state 'lrs' has 1 entries but the optimizer has 2 param groups",
+            r"the optimizer has 2 param group\(s\), state 'lrs'=\[0.1\] has 1",
             id="warmup-state-wrong-length",
         ),
         pytest.param(
@@ -430,6 +434,11 @@ def test_is_stateful_for_distributed_checkpoint() -> None:
 # -- construction refusals ----------------------------------------------------------
 
 
+def _nested_warmup_lr(opt: torch.optim.Optimizer) -> tuple[Any, Any]:
+    warmup = pw.LinearWarmup(opt, 5)
+    return pw.WarmupLR(None, warmup), warmup
+
+
 def _bad_constructions() -> list[Any]:
     def other_opt_scheduler(opt: torch.optim.Optimizer) -> tuple[Any, Any]:
         return lrs.StepLR(make_opt(), step_size=2), pw.LinearWarmup(opt, 5)
@@ -472,10 +481,7 @@ def _bad_constructions() -> list[Any]:
             id="plateau",
         ),
         pytest.param(
-            lambda opt: (
-                pw.WarmupLR(None, pw.LinearWarmup(opt, 5)),
-                pw.LinearWarmup(opt, 5),
-            ),
+            _nested_warmup_lr,
             TypeError,
             r"lr_scheduler is already a WarmupLR",
             id="nested",
@@ -548,5 +554,37 @@ def test_reduce_lr_on_plateau_inside_dampening() -> None:
     # halvings take effect from iteration 7 (after epoch 1) and 13 (after epoch 3)
     expected = [0.1 * 0.5 ** sum(t > e for e in (6, 12)) * min(1.0, t / 8) for t in range(1, 14)]
     assert got == pytest.approx(expected, rel=1e-15, abs=0)
-    assert warmup.lrs[0] == pytest.approx(0.025, rel=1e-15)
+    assert warmup.state_dict()["lrs"][0] == pytest.approx(0.025, rel=1e-15)
     assert math.isclose(plateau.get_last_lr()[0], 0.025 * 1.0, rel_tol=1e-15)
+
+
+@pytest.mark.parametrize("lr_kind", LR_KINDS)
+def test_reduce_lr_on_plateau_inside_dampening_every_group_and_lr_kind(lr_kind: str) -> None:
+    """Right rates in both groups with float and tensor lrs. Before torch 2.10,
+    ReduceLROnPlateau writes a Python float into a group whose lr it reduces (a tensor
+    lr is replaced); from 2.10 on it updates the tensor in place."""
+    opt = make_opt(lr_kind)
+    tensors = [g["lr"] for g in opt.param_groups]
+    plateau = lrs.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    warmup = pw.LinearWarmup(opt, warmup_period=8)
+    val_losses = [1.0, 1.0, 0.5, 0.7]  # no improvement after epochs 1 and 3
+    got = [lrs_of(opt)]
+    for epoch in range(4):
+        for i in range(3):
+            opt.step()
+            with warmup.dampening():
+                if i == 2:
+                    plateau.step(val_losses[epoch])
+            got.append(lrs_of(opt))
+    for g, base in enumerate(BASE_LRS):
+        expected = [
+            base * 0.5 ** sum(t > e for e in (6, 12)) * min(1.0, t / 8) for t in range(1, 14)
+        ]
+        assert [lrs[g] for lrs in got] == pytest.approx(expected, rel=1e-15, abs=0)
+        assert float(warmup.state_dict()["lrs"][g]) == pytest.approx(base / 4, rel=1e-15)
+    if lr_kind == "float":
+        assert all(type(g["lr"]) is float for g in opt.param_groups)
+    elif SCHEDULERS_KEEP_LR_TENSORS:
+        assert all(g["lr"] is t for g, t in zip(opt.param_groups, tensors, strict=True))
+    else:  # the reduced groups hold the float torch wrote, dampened by the warmup
+        assert all(type(g["lr"]) is float for g in opt.param_groups)
