@@ -30,7 +30,8 @@ class _CountTorchCalls(torch.overrides.TorchFunctionMode):
         self.calls = 0
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        self.calls += 1
+        if getattr(func, "__name__", "") != "__get__":  # not reading an attribute
+            self.calls += 1
         return func(*args, **(kwargs or {}))
 
 
@@ -39,7 +40,9 @@ class _CountTorchCalls(torch.overrides.TorchFunctionMode):
 def test_no_torch_call_and_exact_rates_after_the_warmup(lr_kind: str, mode: str) -> None:
     """A cosine schedule over 40 steps with a 4-step linear warmup: the rates the
     optimizer uses equal the run without warmup times omega, bit for bit, and once
-    omega is 1 the warmup makes no torch call at all."""
+    omega is 1 the warmup makes no torch call at all, except, in a dampening()
+    block with tensor lrs, the one batched copy that lets a failing block put
+    the rates back."""
     ref_opt = make_optimizer(lr_kind, 2)
     ref_cos = sched.CosineAnnealingLR(ref_opt, T_max=40)
     opt = make_optimizer(lr_kind, 2)
@@ -75,7 +78,8 @@ def test_no_torch_call_and_exact_rates_after_the_warmup(lr_kind: str, mode: str)
             assert _same(g, w * omega if omega < 1 else w), (t, g, w)
     if lr_kind != "float":
         assert all(c > 0 for c in warmup_calls[:3]), warmup_calls
-    assert warmup_calls[4:] == [0] * 36
+    after = 1 if mode == "dampening" and lr_kind != "float" else 0  # one bucket
+    assert warmup_calls[4:] == [after] * 36
     assert warmup.last_step == 40
 
 

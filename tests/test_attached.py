@@ -20,7 +20,15 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import LR_KINDS, REFS, WARMUPS, assert_close, make_lr
+from conftest import (
+    LR_KINDS,
+    REFS,
+    SCHEDULERS_KEEP_LR_TENSORS,
+    TORCH_VERSION,
+    WARMUPS,
+    assert_close,
+    make_lr,
+)
 from torch.optim import lr_scheduler as sched
 
 import pytorch_warmup as pw
@@ -208,7 +216,9 @@ def check_against_reference(
         assert same(last, got.between[-1][i] * omega), (i, last, omega)
     # tensor lrs stay the same objects wherever torch alone keeps them
     assert got.kept_objects() == ref.kept_objects()
-    if lr_kind != "float" and scheduler != "plateau":
+    if lr_kind != "float" and (
+        SCHEDULERS_KEEP_LR_TENSORS or scheduler not in ("plateau", "sequential")
+    ):
         assert all(got.kept_objects())
 
 
@@ -807,7 +817,9 @@ def test_compiled_training_step_with_attached_warmup(mode: str) -> None:
     assert base_reasons == []
     assert reasons == [], "recompiled: " + "\n".join(reasons[:10])
     # the warmup adds no graph break: at most as many as the same step without it
-    assert sum(breaks.values()) <= sum(base_breaks.values()), (breaks, base_breaks)
+    # (torch before 2.7 breaks the graph once more around the in-graph hooks)
+    if mode == "default" or TORCH_VERSION >= (2, 7):
+        assert sum(breaks.values()) <= sum(base_breaks.values()), (breaks, base_breaks)
     assert base_graphs[-1] <= graphs[-1] <= base_graphs[-1] + (2 if mode == "in_graph" else 0)
     # every graph is compiled by the first step and reused by the 29 others
     assert base_graphs == [base_graphs[0]] * COMPILE_STEPS

@@ -361,7 +361,10 @@ class BaseWarmup:
                 "cannot be entered again inside itself (it would count the step twice)"
             )
         groups = self._groups()
-        if not self._free:
+        if self._free:
+            # The groups hold the undampened rates: keep them for a block that fails.
+            _lr.record(groups, self.lrs)
+        else:
             self._check_written(groups)  # may raise when warnings are errors
             # Let the schedulers see (and chain on) the undampened rates.
             _lr.write(groups, self.lrs)
@@ -379,12 +382,11 @@ class BaseWarmup:
             self._restore()
 
     def _restore(self) -> None:
-        """Put back the dampened rates of ``last_step`` after a failed dampening() block."""
-        if self._free:
-            return  # the groups held the undampened rates: nothing was changed
+        """Put back the rates the groups held before a failed dampening() block."""
         groups = self.optimizer.param_groups[: len(self.lrs)]  # a group may have been added
         _lr.write(groups, self.lrs)
-        _lr.scale(groups, self._factors(self.warmup_params, self.last_step), self._cells)
+        if not self._free:
+            _lr.scale(groups, self._factors(self.warmup_params, self.last_step), self._cells)
 
     def dampen(self, step: int | None = None) -> None:
         r"""Multiply each group's current learning rate by its warmup factor.
@@ -421,9 +423,9 @@ class BaseWarmup:
         and the exception propagates. Entering the block again inside itself
         raises ``RuntimeError`` before anything changes.
 
-        Once every factor is exactly 1 the block does no work at all: the
-        optimizer then holds the undampened rates (a block that raises keeps
-        what the schedulers wrote before the error).
+        Once every factor is exactly 1 the block only keeps the groups' rates
+        (references for floats, one batched copy per device and dtype for
+        tensors) so that a block that raises can put them back.
 
         Example:
             >>> import torch
