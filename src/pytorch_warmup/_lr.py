@@ -21,7 +21,8 @@ Each operation is one pass over the groups.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import itemgetter, mul
 from typing import Any, TypeAlias
 
 import torch
@@ -32,6 +33,12 @@ LR: TypeAlias = "float | Tensor"
 
 Groups: TypeAlias = "Sequence[dict[str, Any]]"
 
+Cells: TypeAlias = "dict[torch.dtype, tuple[array[float], Tensor]]"
+"""A caller's CPU factor cells: per dtype, a Python buffer and a 0-dim tensor over it."""
+
+Pending: TypeAlias = "dict[int, tuple[Tensor, float]]"
+"""Tensors to multiply, by ``id``: a tensor shared by several groups is multiplied once."""
+
 _CELL_DTYPES = {
     torch.float64: torch.float64,
     torch.float32: torch.float32,
@@ -39,6 +46,18 @@ _CELL_DTYPES = {
     torch.bfloat16: torch.float32,
 }
 """For each lr dtype, the dtype in which ``lr * factor`` (a Python float) is computed."""
+
+
+get = itemgetter("lr")
+"""``get(group)`` is ``group["lr"]``; ``list(map(get, groups))`` reads every group in C."""
+
+
+def floats(values: Iterable[Any]) -> bool:
+    """Whether every value is a Python float, checked without a Python loop."""
+    return set(map(type, values)) <= _FLOAT
+
+
+_FLOAT = {float}
 
 
 def copy_lr(value: LR) -> LR:
@@ -60,6 +79,10 @@ def to_like(value: LR, like: object) -> LR:
 
 def write(groups: Groups, values: Sequence[LR]) -> None:
     """Set each group's lr to the matching value: floats replaced, tensors copied into."""
+    if floats(values) and floats(map(get, groups)):
+        for group, value in zip(groups, values, strict=True):
+            group["lr"] = value
+        return
     dst: list[Tensor] = []
     src: list[LR] = []
     for group, value in zip(groups, values, strict=True):
@@ -77,26 +100,68 @@ def write(groups: Groups, values: Sequence[LR]) -> None:
                 d.fill_(s)
 
 
-def record(groups: Groups, store: list[LR]) -> None:
-    """Overwrite ``store`` with copies of the groups' lrs (tensor entries in place)."""
+def record(
+    groups: Groups,
+    store: list[LR],
+    factors: Sequence[float] | None = None,
+    cells: Cells | None = None,
+) -> list[float | None]:
+    """Overwrite ``store`` with copies of the groups' lrs (tensor entries in place).
+
+    With ``factors``, then multiply each group's lr by its factor as :func:`scale`
+    does, in the same pass. Returns the float now in each group (``None`` for a
+    tensor lr).
+    """
+    lrs = list(map(get, groups))
+    if floats(lrs):  # the same in C, but for the writes
+        store[:] = lrs
+        if factors is None:
+            return lrs
+        scaled = list(map(mul, lrs, factors))  # lr * 1.0 is lr, bit for bit
+        for group, lr in zip(groups, scaled, strict=True):
+            group["lr"] = lr
+        return scaled
+    if factors is None:
+        factors = [1.0] * len(groups)
+    current: list[float | None] = []
     dst: list[Tensor] = []
     src: list[Tensor] = []
-    for i, group in enumerate(groups):
+    pending: Pending = {}
+    for i, (group, factor) in enumerate(zip(groups, factors, strict=True)):
         lr = group["lr"]
-        old = store[i]
         if not isinstance(lr, Tensor):
             store[i] = lr
-        elif isinstance(old, Tensor) and old.dtype == lr.dtype and old.device == lr.device:
+            if factor != 1.0:
+                lr = group["lr"] = lr * factor
+            current.append(lr)
+            continue
+        current.append(None)
+        old = store[i]
+        if isinstance(old, Tensor) and old.dtype == lr.dtype and old.device == lr.device:
             dst.append(old)
             src.append(lr)
         else:
             store[i] = lr.detach().clone()
+        if factor != 1.0:
+            pending.setdefault(id(lr), (lr, factor))
     if dst:
-        torch._foreach_copy_(dst, src)
+        torch._foreach_copy_(dst, src)  # before the multiplies: the store keeps the old value
+    if pending:
+        _mul_pending(pending, {} if cells is None else cells)
+    return current
 
 
-Cells: TypeAlias = "dict[torch.dtype, tuple[array[float], Tensor]]"
-"""A caller's CPU factor cells: per dtype, a Python buffer and a 0-dim tensor over it."""
+def keep(groups: Groups, store: list[LR]) -> list[LR]:
+    """What :func:`write` needs to put the groups' lrs back as they are now.
+
+    Float lrs are kept by reference, read in C; where a group holds a tensor,
+    every lr is recorded into ``store`` (:func:`record`) and ``store`` returned.
+    """
+    lrs = list(map(get, groups))
+    if floats(lrs):
+        return lrs
+    record(groups, store)
+    return store
 
 
 def scale(groups: Groups, factors: Sequence[float], cells: Cells) -> None:
@@ -104,21 +169,25 @@ def scale(groups: Groups, factors: Sequence[float], cells: Cells) -> None:
 
     ``cells`` holds the caller's CPU factor cells, reused every step.
     """
-    buckets: dict[tuple[torch.device, torch.dtype], dict[float, list[Tensor]]] = {}
-    seen: set[int] = set()
+    pending: Pending = {}
     for group, factor in zip(groups, factors, strict=True):
         if factor == 1.0:
             continue
         lr = group["lr"]
-        if not isinstance(lr, Tensor):
+        if isinstance(lr, Tensor):
+            pending.setdefault(id(lr), (lr, factor))
+        else:
             group["lr"] = lr * factor
-        elif id(lr) not in seen:
-            seen.add(id(lr))
-            by_factor = buckets.setdefault((lr.device, lr.dtype), {})
-            by_factor.setdefault(factor, []).append(lr)
-    for (device, dtype), by_factor in buckets.items():
-        for factor, tensors in by_factor.items():
-            _mul(tensors, factor, device, dtype, cells)
+    _mul_pending(pending, cells)
+
+
+def _mul_pending(pending: Pending, cells: Cells) -> None:
+    """The multiplies of ``pending``, batched per (device, dtype, factor)."""
+    batches: dict[tuple[torch.device, torch.dtype, float], list[Tensor]] = {}
+    for lr, factor in pending.values():
+        batches.setdefault((lr.device, lr.dtype, factor), []).append(lr)
+    for (device, dtype, factor), tensors in batches.items():
+        _mul(tensors, factor, device, dtype, cells)
 
 
 def _mul(

@@ -147,6 +147,7 @@ class BaseWarmup:
         "_free",  # every factor applied last was 1: the groups hold the undampened rates
         "_hooks",  # the step hook handles while attached, else None
         "_inside",  # inside dampening(), or between the hooks of one update
+        "_kept",  # inside dampening() after the warmup: the rates to put back on failure
         "_late_groups",  # groups without 'initial_lr' at construction, watched
         "_ones_from",  # a step from which every factor is known to be 1
         "_step_t",  # attach(in_graph=True): the step as an int64 tensor, the hooks' counter
@@ -199,6 +200,7 @@ class BaseWarmup:
         self._detached = False
         self._hooks: tuple[RemovableHandle, RemovableHandle] | None = None
         self._inside = False
+        self._kept: list[LR] = self.lrs
         self._ones_from: int | None = None
         self._free = False
         self._written: list[float | None] | None = None
@@ -262,26 +264,26 @@ class BaseWarmup:
 
     def _apply(self, groups: list[dict[str, Any]], step: int, factors: list[float]) -> None:
         """Make ``factors`` (those of ``step``) the applied ones; groups hold undampened rates."""
-        ones = all(f == 1.0 for f in factors)
+        ones = factors.count(1.0) == len(factors)
         if ones:
             if self._never_decreases and (self._ones_from is None or step < self._ones_from):
                 self._ones_from = step
             if not self._free:
                 _lr.record(groups, self.lrs)  # the last time until a factor drops below 1
-        else:
-            _lr.record(groups, self.lrs)
-            _lr.scale(groups, factors, self._cells)
-        self._free = ones
-        self.last_step = step
-        if ones or self._hooks is not None:
             self._written = None
         else:
-            self._written = [None if isinstance(g["lr"], Tensor) else g["lr"] for g in groups]
+            written = _lr.record(groups, self.lrs, factors, self._cells)
+            self._written = None if self._hooks is not None else written
+        self._free = ones
+        self.last_step = step
 
     def _advance(self, step: int | None) -> None:
         """Record the groups' rates as undampened and apply the factors of ``step``."""
         if step is None:
-            step = _checks.last_step(self.last_step, "warmup.last_step") + 1
+            step = self.last_step
+            if type(step) is not int or step < -1:  # set by hand: say what is wrong
+                step = _checks.last_step(step, "warmup.last_step")
+            step += 1
         else:
             step = _checks.as_int(step, "step", minimum=0)
         groups = self._groups()
@@ -329,7 +331,9 @@ class BaseWarmup:
         written = self._written
         if written is None:
             return
-        now = [None if isinstance(g["lr"], Tensor) else g["lr"] for g in groups]
+        now: list[Any] = list(map(_lr.get, groups))
+        if None in written:  # some groups hold tensors: compare the floats only
+            now = [None if isinstance(lr, Tensor) else lr for lr in now]
         if now == written:
             return
         i = next(i for i, (a, b) in enumerate(zip(now, written, strict=True)) if a != b)
@@ -354,7 +358,8 @@ class BaseWarmup:
     # -- dampening: the original API -----------------------------------------------
 
     def _enter(self) -> None:
-        self._not_attached("dampening()")
+        if self._hooks is not None:
+            self._not_attached("dampening()")
         if self._inside:
             raise RuntimeError(
                 f"{type(self).__name__}.dampening() is already active: a dampening() block "
@@ -363,7 +368,7 @@ class BaseWarmup:
         groups = self._groups()
         if self._free:
             # The groups hold the undampened rates: keep them for a block that fails.
-            _lr.record(groups, self.lrs)
+            self._kept = _lr.keep(groups, self.lrs)
         else:
             self._check_written(groups)  # may raise when warnings are errors
             # Let the schedulers see (and chain on) the undampened rates.
@@ -384,7 +389,7 @@ class BaseWarmup:
     def _restore(self) -> None:
         """Put back the rates the groups held before a failed dampening() block."""
         groups = self.optimizer.param_groups[: len(self.lrs)]  # a group may have been added
-        _lr.write(groups, self.lrs)
+        _lr.write(groups, self._kept if self._free else self.lrs)
         if not self._free:
             _lr.scale(groups, self._factors(self.warmup_params, self.last_step), self._cells)
 
@@ -772,6 +777,7 @@ class BaseWarmup:
         mechanism = state.pop("_pytorch_warmup_mechanism")
         self.__dict__.update(state)
         self._cells = {}
+        self._kept = self.lrs
         self._detached = mechanism["detached"]
         self._free = mechanism["free"]
         self._inside = mechanism["inside"]
