@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from operator import itemgetter, mul
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter, mul
 from typing import Any, TypeAlias
 
 import torch
@@ -79,9 +80,13 @@ def to_like(value: LR, like: object) -> LR:
 
 def write(groups: Groups, values: Sequence[LR]) -> None:
     """Set each group's lr to the matching value: floats replaced, tensors copied into."""
-    if floats(values) and floats(map(get, groups)):
+    lrs = list(map(get, groups))
+    if floats(chain(values, lrs)):
         for group, value in zip(groups, values, strict=True):
             group["lr"] = value
+        return
+    if _alike(values, lrs):  # tensors only, each like its value: one copy, checked in C
+        torch._foreach_copy_(lrs, values)  # type: ignore[arg-type]
         return
     dst: list[Tensor] = []
     src: list[LR] = []
@@ -154,14 +159,28 @@ def record(
 def keep(groups: Groups, store: list[LR]) -> list[LR]:
     """What :func:`write` needs to put the groups' lrs back as they are now.
 
-    Float lrs are kept by reference, read in C; where a group holds a tensor,
-    every lr is recorded into ``store`` (:func:`record`) and ``store`` returned.
+    Float lrs are kept by reference, read in C. Otherwise every lr is recorded
+    into ``store`` and ``store`` is returned: one batched copy when every lr is
+    a tensor of its store's dtype and device, else :func:`record`.
     """
     lrs = list(map(get, groups))
     if floats(lrs):
         return lrs
-    record(groups, store)
+    if _alike(store, lrs):  # tensors only, each like its store: one copy, checked in C
+        torch._foreach_copy_(store, lrs)  # type: ignore[arg-type]
+    else:
+        record(groups, store)
     return store
+
+
+_KIND = attrgetter("dtype", "device")
+
+
+def _alike(stores: Sequence[Any], lrs: list[Any]) -> bool:
+    """Whether all are tensors and each store has the dtype and device of its lr."""
+    return all(map(isinstance, chain(stores, lrs), repeat(Tensor))) and list(
+        map(_KIND, stores)
+    ) == list(map(_KIND, lrs))
 
 
 def scale(groups: Groups, factors: Sequence[float], cells: Cells) -> None:
