@@ -85,7 +85,7 @@ def write(groups: Groups, values: Sequence[LR]) -> None:
         for group, value in zip(groups, values, strict=True):
             group["lr"] = value
         return
-    if _alike(values, lrs):  # tensors only, each like its value: one copy, checked in C
+    if _tensors(chain(values, lrs)):  # one batched copy, as below, checked in C
         torch._foreach_copy_(lrs, values)  # type: ignore[arg-type]
         return
     dst: list[Tensor] = []
@@ -161,26 +161,25 @@ def keep(groups: Groups, store: list[LR]) -> list[LR]:
 
     Float lrs are kept by reference, read in C. Otherwise every lr is recorded
     into ``store`` and ``store`` is returned: one batched copy when every lr is
-    a tensor of its store's dtype and device, else :func:`record`.
+    a tensor of its store's dtype, else :func:`record`.
     """
     lrs = list(map(get, groups))
     if floats(lrs):
         return lrs
-    if _alike(store, lrs):  # tensors only, each like its store: one copy, checked in C
+    same = _tensors(chain(store, lrs)) and list(map(_DTYPE, store)) == list(map(_DTYPE, lrs))
+    if same:  # one batched copy
         torch._foreach_copy_(store, lrs)  # type: ignore[arg-type]
     else:
         record(groups, store)
     return store
 
 
-_KIND = attrgetter("dtype", "device")
+_DTYPE = attrgetter("dtype")
 
 
-def _alike(stores: Sequence[Any], lrs: list[Any]) -> bool:
-    """Whether all are tensors and each store has the dtype and device of its lr."""
-    return all(map(isinstance, chain(stores, lrs), repeat(Tensor))) and list(
-        map(_KIND, stores)
-    ) == list(map(_KIND, lrs))
+def _tensors(values: Iterable[Any]) -> bool:
+    """Whether every value is a tensor, checked without a Python loop."""
+    return all(map(isinstance, values, repeat(Tensor)))
 
 
 def scale(groups: Groups, factors: Sequence[float], cells: Cells) -> None:
