@@ -36,7 +36,7 @@ def _adamw(model: torch.nn.Module, beta2: float = 0.999) -> torch.optim.AdamW:
 
 
 def quickstart(model: torch.nn.Module) -> dict[str, Any]:
-    """The README's quick start: cosine over 5000 updates, untuned linear warmup (5000 updates)."""
+    """The README's quick start: cosine over 5000 updates under the untuned linear warmup."""
     optimizer = _adamw(model)
     lr_scheduler = CosineAnnealingLR(optimizer, T_max=5000)
     warmup_scheduler = warmup.UntunedLinearWarmup(optimizer)  # 2000 updates for beta2 = 0.999

@@ -558,8 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog=PROG,
-        description="Learning-rate warmup for PyTorch: plot the schedules, compute their "
-        "effective warmup periods, and run a training demo.",
+        description="Learning-rate warmup for PyTorch: plot the schedules, preview and "
+        "check your own schedule, compute effective warmup periods, and run a training demo.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
