@@ -249,3 +249,13 @@ def test_help_states_the_real_defaults(capsys: pytest.CaptureFixture[str]) -> No
     assert f"(default: {default.beta2:g})" in text
     assert "in (0.6, 1)" in text
     assert f"(default: {default.batch_size})" in text
+
+
+def test_one_seed_writes_no_spread(tmp_path: Path) -> None:
+    """With one seed there is no spread: the CSV leaves the std fields empty."""
+    summary = _demo.Summary("no warmup", 1, 2.5, 0.0, 2.25, 0.0, 1.0)
+    _demo.write_results([], [summary], tmp_path)
+    with (tmp_path / "results.csv").open(newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert (row["train_loss_std"], row["val_loss_std"]) == ("", "")
+    assert float(row["train_loss_mean"]) == 2.5

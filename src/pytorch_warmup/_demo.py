@@ -421,6 +421,11 @@ def format_markdown(summaries: Sequence[Summary]) -> str:
     return f"{table}\n\n{_table_note(summaries)}\n"
 
 
+def _std_field(std: float, runs: int) -> str:
+    """A CSV field: the standard deviation, or empty with one seed (no spread measured)."""
+    return f"{std:.6f}" if runs > 1 else ""
+
+
 def write_results(
     results: Sequence[RunResult], summaries: Sequence[Summary], output: Path
 ) -> list[Path]:
@@ -450,9 +455,9 @@ def write_results(
                     s.config,
                     s.runs,
                     f"{s.train_mean:.6f}",
-                    f"{s.train_std:.6f}",
+                    _std_field(s.train_std, s.runs),
                     f"{s.val_mean:.6f}",
-                    f"{s.val_std:.6f}",
+                    _std_field(s.val_std, s.runs),
                     f"{s.seconds:.3f}",
                 ]
             )
