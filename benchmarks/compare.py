@@ -45,20 +45,34 @@ def _cell(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
-def tight(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
-    old = {_key(r): r for r in a.get("tight", [])}
-    print("Tight loop: marginal cost over `cosine.step()`, thread CPU µs per step (× cosine.step()")
-    print("of the same run)")
-    print()
-    print(f"| case | variant | {names[0]} µs | {names[1]} µs | {names[0]} × | {names[1]} × |")
-    print("|---|---|---:|---:|---:|---:|")
-    for row in b.get("tight", []):
+def _marginal_table(
+    rows: list[dict[str, Any]],
+    before: list[dict[str, Any]],
+    cosine: str,
+    marginal: str,
+    ratio: str,
+    fmt: str,
+) -> None:
+    """Per case, ``cosine.step()`` itself, then each variant's marginal figure and ratio.
+
+    ``cosine``, ``marginal`` and ``ratio`` are slash-separated paths into a variant's
+    figures; ``fmt`` formats the absolute figures.
+    """
+
+    def get(figures: dict[str, Any] | None, path: str) -> Any:
+        for part in path.split("/"):
+            if figures is None:
+                return None
+            figures = figures[part]
+        return figures
+
+    old = {_key(r): r for r in before}
+    for row in rows:
         other = old.get(_key(row), {"variants": {}})
-        was_c = other["variants"].get("cosine")
         print(
             f"| {_case(row)} | `cosine.step()` itself | "
-            f"{_cell(was_c and was_c['cpu_us']['median'], '.2f')} | "
-            f"{row['variants']['cosine']['cpu_us']['median']:.2f} | | |"
+            f"{_cell(get(other['variants'].get('cosine'), cosine), fmt)} | "
+            f"{get(row['variants']['cosine'], cosine):{fmt}} | | |"
         )
         for v in VARIANTS:
             if v not in row["variants"]:
@@ -66,11 +80,25 @@ def tight(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
             new = row["variants"][v]
             was = other["variants"].get(v)
             print(
-                f"| | {v} | "
-                f"{_cell(was and was['cpu_marginal_us']['median'], '.2f')} | "
-                f"{new['cpu_marginal_us']['median']:.2f} | "
-                f"{_cell(was and was['cpu_ratio'], '+.3f')} | {new['cpu_ratio']:+.3f} |"
+                f"| | {v} | {_cell(get(was, marginal), fmt)} | {get(new, marginal):{fmt}} | "
+                f"{_cell(get(was, ratio), '+.3f')} | {get(new, ratio):+.3f} |"
             )
+
+
+def tight(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
+    print("Tight loop: marginal cost over `cosine.step()`, thread CPU µs per step (× cosine.step()")
+    print("of the same run)")
+    print()
+    print(f"| case | variant | {names[0]} µs | {names[1]} µs | {names[0]} × | {names[1]} × |")
+    print("|---|---|---:|---:|---:|---:|")
+    _marginal_table(
+        b.get("tight", []),
+        a.get("tight", []),
+        "cpu_us/median",
+        "cpu_marginal_us/median",
+        "cpu_ratio",
+        ".2f",
+    )
 
 
 def mlp(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
@@ -121,28 +149,13 @@ def ops(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
 def instructions(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
     if "instructions" not in a or "instructions" not in b:
         return
-    old = {_key(r): r for r in a["instructions"]}
     print("Instructions per step (callgrind): marginal count over `cosine.step()` (× cosine)")
     print()
     print(f"| case | variant | {names[0]} | {names[1]} | {names[0]} × | {names[1]} × |")
     print("|---|---|---:|---:|---:|---:|")
-    for row in b["instructions"]:
-        other = old.get(_key(row), {"variants": {}})
-        was_c = other["variants"].get("cosine")
-        print(
-            f"| {_case(row)} | `cosine.step()` itself | "
-            f"{_cell(was_c and was_c['instructions'], '.0f')} | "
-            f"{row['variants']['cosine']['instructions']:.0f} | | |"
-        )
-        for v in VARIANTS:
-            if v not in row["variants"]:
-                continue
-            new = row["variants"][v]
-            was = other["variants"].get(v)
-            print(
-                f"| | {v} | {_cell(was and was['marginal'], '.0f')} | {new['marginal']:.0f} | "
-                f"{_cell(was and was['ratio'], '+.3f')} | {new['ratio']:+.3f} |"
-            )
+    _marginal_table(
+        b["instructions"], a["instructions"], "instructions", "marginal", "ratio", ".0f"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,6 +91,25 @@ def _record(opt: torch.optim.Optimizer, lrs: list[list[float]]) -> None:
 # -- dampening(): the manual's patterns --------------------------------------------
 
 
+def _stepping_each_iteration(scheds: list[Any]) -> Callable[..., list[list[float]]]:
+    """The loop of the plain pattern: the last scheduler built, stepped once per
+    iteration (inside ``dampening()`` when there is a warmup); the lrs each update used."""
+
+    def loop(opt: torch.optim.Optimizer, w: pw.BaseWarmup | None) -> list[list[float]]:
+        s = scheds[-1]
+        out: list[list[float]] = []
+        for _ in range(N):
+            _record(opt, out)
+            if w is None:
+                s.step()
+            else:
+                with w.dampening():
+                    s.step()
+        return out
+
+    return loop
+
+
 @matrix
 def test_no_scheduler(kind: str, lr_kind: str, n_groups: int) -> None:
     def loop(opt: torch.optim.Optimizer, w: pw.BaseWarmup | None) -> list[list[float]]:
@@ -112,19 +131,7 @@ def test_one_scheduler(kind: str, lr_kind: str, n_groups: int) -> None:
     def build(opt: torch.optim.Optimizer) -> None:
         scheds.append(sched.CosineAnnealingLR(opt, T_max=N, eta_min=1e-4))
 
-    def loop(opt: torch.optim.Optimizer, w: pw.BaseWarmup | None) -> list[list[float]]:
-        s = scheds[-1]
-        out: list[list[float]] = []
-        for _ in range(N):
-            _record(opt, out)
-            if w is None:
-                s.step()
-            else:
-                with w.dampening():
-                    s.step()
-        return out
-
-    _check(kind, lr_kind, n_groups, build, loop)
+    _check(kind, lr_kind, n_groups, build, _stepping_each_iteration(scheds))
 
 
 @matrix
@@ -216,19 +223,7 @@ def test_sequential_scheduler(kind: str, lr_kind: str, n_groups: int) -> None:
         cosine = sched.CosineAnnealingLR(opt, T_max=N, eta_min=1e-4)
         scheds.append(sched.SequentialLR(opt, [ramp, cosine], milestones=[6]))
 
-    def loop(opt: torch.optim.Optimizer, w: pw.BaseWarmup | None) -> list[list[float]]:
-        s = scheds[-1]
-        out: list[list[float]] = []
-        for _ in range(N):
-            _record(opt, out)
-            if w is None:
-                s.step()
-            else:
-                with w.dampening():
-                    s.step()
-        return out
-
-    _check(kind, lr_kind, n_groups, build, loop)
+    _check(kind, lr_kind, n_groups, build, _stepping_each_iteration(scheds))
 
 
 # -- the original README's approaches ----------------------------------------------

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,27 @@ EXAMPLES = ROOT / "examples"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def trainer_arguments(output_dir: Path, **overrides: Any) -> Any:
+    """``transformers.TrainingArguments`` for a small, quiet, offline CPU run on one process.
+
+    Checkpoints every ``save_steps``, logs every step, no reporting, no progress bar,
+    no data-loader workers, seed 0; ``overrides`` set the rest (``max_steps``, ...).
+    """
+    from transformers import TrainingArguments
+
+    settings: dict[str, Any] = {
+        "per_device_train_batch_size": 2,
+        "save_strategy": "steps",
+        "logging_steps": 1,
+        "report_to": "none",
+        "use_cpu": True,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "seed": 0,
+    }
+    return TrainingArguments(output_dir=str(output_dir), **{**settings, **overrides})
 
 
 def free_port() -> int:

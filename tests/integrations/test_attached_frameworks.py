@@ -18,7 +18,7 @@ from typing import Any
 import attached_accelerate_worker as acc
 import pytest
 import torch
-from integration_utils import EXAMPLES, free_port, run_example
+from integration_utils import EXAMPLES, free_port, run_example, trainer_arguments
 
 import pytorch_warmup as pw
 
@@ -216,7 +216,6 @@ def _hf_trainer(output_dir: Path) -> tuple[Any, pw.BaseWarmup, list[Any], list[f
         GPT2LMHeadModel,
         Trainer,
         TrainerCallback,
-        TrainingArguments,
     )
 
     class TinyCorpus(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
@@ -268,19 +267,11 @@ def _hf_trainer(output_dir: Path) -> tuple[Any, pw.BaseWarmup, list[Any], list[f
     warmup = pw.LinearWarmup(optimizer, warmup_period=H_WARMUP).attach()
     used: list[Any] = []
     record_rates(optimizer, warmup, used)
-    args = TrainingArguments(
-        output_dir=str(output_dir),
+    args = trainer_arguments(
+        output_dir,
         max_steps=H_UPDATES,
-        per_device_train_batch_size=2,
         gradient_accumulation_steps=H_ACCUMULATE,
-        save_strategy="steps",
         save_steps=H_SAVE,
-        logging_steps=1,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        seed=0,
     )
     trainer = WarmupTrainer(
         model=model,

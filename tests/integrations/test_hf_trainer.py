@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 import torch
-from integration_utils import EXAMPLES, run_example
+from integration_utils import EXAMPLES, run_example, trainer_arguments
 from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
     Trainer,
     TrainerCallback,
-    TrainingArguments,
 )
 
 import pytorch_warmup as pw
@@ -62,19 +61,7 @@ def make_trainer(output_dir: Path) -> tuple[Trainer, RecordLR]:
         ),
         pw.LinearWarmup(optimizer, warmup_period=WARMUP_PERIOD),
     )
-    args = TrainingArguments(
-        output_dir=str(output_dir),
-        max_steps=STEPS,
-        per_device_train_batch_size=2,
-        save_strategy="steps",
-        save_steps=SAVE_STEPS,
-        logging_steps=1,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        seed=0,
-    )
+    args = trainer_arguments(output_dir, max_steps=STEPS, save_steps=SAVE_STEPS)
     recorder = RecordLR()
     trainer = Trainer(
         model=model,
