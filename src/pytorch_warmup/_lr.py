@@ -78,9 +78,14 @@ def to_like(value: LR, like: object) -> LR:
     return float(value.item()) if isinstance(value, Tensor) else float(value)
 
 
-def write(groups: Groups, values: Sequence[LR]) -> None:
-    """Set each group's lr to the matching value: floats replaced, tensors copied into."""
-    lrs = list(map(get, groups))
+def write(groups: Groups, values: Sequence[LR], lrs: list[Any] | None = None) -> None:
+    """Set each group's lr to the matching value: floats replaced, tensors copied into.
+
+    ``lrs``: the groups' lrs as ``list(map(get, groups))`` reads them, when the
+    caller has just read them.
+    """
+    if lrs is None:
+        lrs = list(map(get, groups))
     if floats(chain(values, lrs)):
         for group, value in zip(groups, values, strict=True):
             group["lr"] = value

@@ -327,11 +327,12 @@ class BaseWarmup:
             stacklevel=_user_stacklevel(),
         )
 
-    def _check_written(self, groups: list[dict[str, Any]]) -> None:
+    def _check_written(self, lrs: list[Any]) -> None:
+        """Warn when a float lr is not the one the warmup wrote last (``lrs``: the groups')."""
         written = self._written
         if written is None:
             return
-        now: list[Any] = list(map(_lr.get, groups))
+        now = lrs
         if None in written:  # some groups hold tensors: compare the floats only
             now = [None if isinstance(lr, Tensor) else lr for lr in now]
         if now == written:
@@ -370,9 +371,10 @@ class BaseWarmup:
             # The groups hold the undampened rates: keep them for a block that fails.
             self._kept = _lr.keep(groups, self.lrs)
         else:
-            self._check_written(groups)  # may raise when warnings are errors
+            lrs = list(map(_lr.get, groups))
+            self._check_written(lrs)  # may raise when warnings are errors
             # Let the schedulers see (and chain on) the undampened rates.
-            _lr.write(groups, self.lrs)
+            _lr.write(groups, self.lrs, lrs)
         self._inside = True
 
     def _leave(self, ok: bool) -> None:
