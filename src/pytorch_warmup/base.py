@@ -691,6 +691,16 @@ class BaseWarmup:
         factors = self._factors(self.warmup_params, step)
         return [lr * f if f != 1.0 else lr for lr, f in zip(current, factors, strict=True)]
 
+    def _factors_in_use(self) -> list[float]:
+        """The learning-rate multiplier of each group for the update in progress.
+
+        Called inside ``optimizer.step()`` (a step pre-hook registered after the
+        warmup): the factors that update uses. In dampening mode, between
+        updates: the factors applied now.
+        """
+        self._sync_step()
+        return self._factors(self.warmup_params, self.last_step)
+
     # -- state -----------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
