@@ -73,9 +73,11 @@ figures: $(STAMP)
 	$(BIN)/pytorch-warmup preview examples.schedules:warmup_too_long --updates 1000 -o docs/images/preview_warmup_too_long.png
 	$(BIN)/pytorch-warmup preview examples.schedules:still_rising --updates 3000 -o docs/images/preview_still_rising.png
 	$(BIN)/pytorch-warmup preview examples.schedules:lightning_per_epoch --updates 3000 --updates-per-epoch 300 -o docs/images/preview_flat_epochs.png
+	$(BIN)/pytorch-warmup preview examples.schedules:dampening_without_with --updates 3000 -o docs/images/preview_never_advances.png
 	$(BIN)/pytorch-warmup preview examples.schedules:cosine_too_short --updates 3000 -o docs/images/preview_decay_ended.png
 	$(BIN)/pytorch-warmup preview examples.schedules:scheduler_after_warmup --updates 3000 -o docs/images/preview_scheduler_after_warmup.png
-	$(BIN)/pytorch-warmup plot --scheduler cosine --total-steps 10000 --warmup untuned-linear --beta2 0.999 -o docs/images/preview_composed.png
+	$(BIN)/pytorch-warmup plot --scheduler cosine --total-steps 10000 --warmup linear --beta2 0.999 -o docs/images/preview_composed.png
+	$(BIN)/pytorch-warmup plot --scheduler step --total-steps 3000 --warmup radam --beta2 0.99 -o docs/images/preview_radam.png
 	$(BIN)/pytorch-warmup demo --output demo-output --no-progress
 	cp demo-output/loss.png docs/images/demo_loss.png
 	cp demo-output/lr.png docs/images/demo_lr.png
@@ -86,9 +88,14 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) docs/_build demo-output .mypy_cache .ruff_cache .pytest_cache
 
-# The core tests against another torch release, in .venv-compat-$(TORCH)/ (the
-# registry's CUDA build, run on CPU; several GB). Not part of make test. See docs/compat.md.
+# The core tests against another torch release and/or another Python (PYTHON=3.10: a
+# minor version, found under pyenv or on PATH), in .venv-compat-$(TORCH)/, .venv-py$(PYTHON)/
+# or .venv-py$(PYTHON)-compat-$(TORCH)/ (the registry's CUDA build of torch, run on CPU;
+# several GB). Not part of make test. See docs/compat.md.
 .PHONY: compat
 compat:
-	@test -n "$(TORCH)" || (echo "usage: make compat TORCH=x.y.z" >&2; exit 2)
-	bash tools/compat.sh $(TORCH)
+	@case "$(PYTHON)" in [0-9]*.[0-9]*) pyver="$(PYTHON)" ;; *) pyver= ;; esac; \
+	if [ -z "$(TORCH)$$pyver" ]; then \
+		echo "usage: make compat TORCH=x.y.z and/or PYTHON=3.x" >&2; exit 2; fi; \
+	echo "bash tools/compat.sh $${pyver:+--python $$pyver }$(TORCH)"; \
+	bash tools/compat.sh $${pyver:+--python $$pyver} $(TORCH)

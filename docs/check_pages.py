@@ -2,14 +2,23 @@ r"""Open every page of the built manual in headless Chromium and check what a re
 
 Usage::
 
-    python docs/check_pages.py [BUILD_DIR] [--screenshot PNG] [--chromium PATH]
+    python docs/check_pages.py [BUILD_DIR] [--screenshots DIR] [--chromium PATH]
 
 For each HTML page under ``BUILD_DIR`` (default ``docs/_build/html``) the page is
 loaded from disk in a real browser, MathJax is given time to typeset, and the
 rendered page is checked for:
 
-* raw TeX left in the visible text (``\(``, ``\[``, ``$$``, ``\beta`` ...) or a
-  maths element that MathJax did not typeset or typeset with an error;
+* TeX left in the visible text: maths delimiters (``\(``, ``\[``, ``$$``, an
+  inline ``$x$``), a TeX command (``\beta``, ``\text`` ...) or an escaped
+  character (``\_``, ``\{`` ...); a backslash that MathJax typeset as part of
+  a formula (``\text{last\_step}`` shows ``last\_step``); a maths element
+  that MathJax did not typeset or typeset with an error;
+* a code block whose content is wider than its box and that shows no
+  scrollbar: cut off (``overflow-x: hidden``), spilling out of its box, or
+  scrollable without a visible scrollbar. The pages are laid out as on a
+  phone or a Mac, where a scrollbar that is not styled is an overlay that
+  stays invisible until the reader scrolls: a wide block passes only with a
+  scrollbar that is always drawn;
 * directive text that leaked into the page (``:alt:``, ``:width:``,
   ````` ```{figure} ````` ...);
 * an image that did not load, or a web font that failed;
@@ -22,10 +31,12 @@ the mistake behind the figures that once showed stray text: a MyST directive
 option (``:alt:``) continued on a second line, which MyST takes for the
 caption, so the option and what follows it appear in the page.
 
-A screenshot of the index page is saved (default
-``docs/_build/screenshots/index.png``). The exit status is 0 when every page
-passes, 1 with one line per problem otherwise, 2 when there is no build to
-check and 3 when Chromium cannot be found. The browser is driven over the
+A full-page screenshot of every page, 1280 pixels wide, is saved under
+``--screenshots`` (default ``docs/_build/screenshots``), at the page's path
+with ``.png`` for ``.html`` (``index.png``, ``attached.png``,
+``_modules/pytorch_warmup/base.png`` ...). The exit status is 0 when every
+page passes, 1 with one line per problem otherwise, 2 when there is no build
+to check and 3 when Chromium cannot be found. The browser is driven over the
 DevTools protocol on a pipe, so the script needs only the standard library.
 """
 
@@ -36,6 +47,7 @@ import base64
 import contextlib
 import fcntl
 import json
+import math
 import os
 import re
 import select
@@ -57,26 +69,68 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 
 # Evaluated in each page once it has loaded: waits for MathJax's first typesetting,
 # then reports what the reader sees. Text inside code, scripts and MathJax's own
-# output is left out: only prose, headings, tables and captions are searched.
+# output is left out of `texts`: only prose, headings, tables and captions are
+# searched there. The typeset maths is read back as MathML, whose token elements
+# (<mi>, <mo>, <mtext> ...) hold the characters the reader sees in each formula.
 _REPORT_JS = r"""
 (async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
   await document.fonts.ready;
+  const hidden = (el) => {
+    const style = getComputedStyle(el);
+    return style.display === "none" || style.visibility === "hidden";
+  };
   const skip = "pre, code, script, style, textarea, mjx-container, .highlight, kbd, samp";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const texts = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
-    if (!parent || parent.closest(skip)) continue;
-    const style = getComputedStyle(parent);
-    if (style.display === "none" || style.visibility === "hidden") continue;
+    if (!parent || parent.closest(skip) || hidden(parent)) continue;
     if (node.textContent.trim()) texts.push(node.textContent);
+  }
+  const typesetBackslashes = [];
+  if (window.MathJax && MathJax.startup && MathJax.startup.document && MathJax.startup.toMML) {
+    for (const item of MathJax.startup.document.math) {
+      const tokens = MathJax.startup.toMML(item.root).match(/>[^<]*</g) || [];
+      if (tokens.some((t) => t.includes("\\"))) typesetBackslashes.push(item.math);
+    }
+  }
+  // A code block wider than its box passes only if the box (or the first ancestor
+  // that does not let it overflow) scrolls and draws a scrollbar that takes room.
+  const clipped = [];
+  for (const block of document.querySelectorAll("pre, code")) {
+    const style = getComputedStyle(block);
+    if (style.display === "inline" || hidden(block) || block.parentElement.closest("pre")) {
+      continue;
+    }
+    if (block.scrollWidth <= block.clientWidth + 1) continue;
+    let box = block;
+    while (box && getComputedStyle(box).overflowX === "visible") box = box.parentElement;
+    const first = block.textContent.trim().split("\n")[0].slice(0, 60);
+    const sizes = `${block.scrollWidth} px of content in ${block.clientWidth} px`;
+    if (!box || box === document.body || box === document.documentElement) {
+      clipped.push(`${sizes}, spilling out of its box: ${JSON.stringify(first)}`);
+      continue;
+    }
+    const boxStyle = getComputedStyle(box);
+    if (boxStyle.overflowX !== "auto" && boxStyle.overflowX !== "scroll") {
+      clipped.push(`${sizes}, cut off (overflow-x: ${boxStyle.overflowX}): ` +
+                   JSON.stringify(first));
+      continue;
+    }
+    const bar = box.offsetHeight - box.clientHeight - parseFloat(boxStyle.borderTopWidth)
+                - parseFloat(boxStyle.borderBottomWidth);
+    if (bar <= 0) {
+      clipped.push(`${sizes}, scrollable but no scrollbar is drawn: ${JSON.stringify(first)}`);
+    }
   }
   const maths = [...document.querySelectorAll(".math")];
   return JSON.stringify({
     texts: texts,
+    typesetBackslashes: typesetBackslashes,
+    clippedCode: clipped,
     untypeset: maths.filter((m) => !m.querySelector("mjx-container"))
                     .map((m) => m.textContent.slice(0, 60)),
     mathErrors: [...document.querySelectorAll("mjx-merror")]
@@ -91,10 +145,19 @@ _REPORT_JS = r"""
 })()
 """
 
-# What must not appear in the visible text of a rendered page.
+# What must not appear in the visible text of a rendered page: maths delimiters, ...
 _RAW_TEX = ("\\(", "\\)", "\\[", "\\]", "$$")
-_TEX_COMMANDS = ("\\beta", "\\omega", "\\rho", "\\tau", "\\frac", "\\mathcal", "\\min", "\\sum")
+# ... a TeX command or an escaped special character (\omega, \text, \_, \{ ...), ...
+_TEX_ESCAPE = re.compile(r"\\(?:[A-Za-z]+|[_{}%&#$^,;:!|])")
+# ... or inline maths between single dollars: MyST's rule, no space inside either end.
+_DOLLAR_MATHS = re.compile(r"(?<![$\\])\$(?=[^\s$])[^$\n]{0,200}?(?<=[^\s$\\])\$(?![$\d])")
 _DIRECTIVE_TEXT = (":alt:", ":width:", ":align:", ":name:", ":options:", "```", "{figure}")
+
+# The page size of every check and screenshot; "mobile" gives overlay scrollbars (as on
+# phones and Macs), so an unstyled scrollbar takes no room and is invisible.
+_WIDTH, _HEIGHT = 1280, 1600
+_MOST_SCREENSHOT_HEIGHT = 16_000
+"""Pixels: a taller page is captured down to this height (a GPU texture's limit)."""
 
 
 _FENCE = re.compile(r"^(`{3,}|:{3,})\{[\w:-]+\}")
@@ -161,7 +224,6 @@ class Browser:
             "--disable-gpu",
             "--no-first-run",
             "--no-default-browser-check",
-            "--hide-scrollbars",
             "--allow-file-access-from-files",
             "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: no name resolves
             f"--user-data-dir={self._profile.name}",
@@ -186,6 +248,7 @@ class Browser:
         ]
         self.call("Page.enable", session=self.session)
         self.call("Network.enable", session=self.session)
+        _set_viewport(self, _HEIGHT)
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -256,11 +319,20 @@ class PageReport:
     ids: set[str] = field(default_factory=set)
 
 
+def _tex_in(text: str) -> str | None:
+    """The first piece of TeX that ``text`` shows, or ``None``."""
+    for delimiter in _RAW_TEX:
+        if delimiter in text:
+            return delimiter
+    found = _TEX_ESCAPE.search(text) or _DOLLAR_MATHS.search(text)
+    return found.group() if found else None
+
+
 def _visible_problems(texts: list[str]) -> Iterator[str]:
     for text in texts:
-        found = [s for s in (*_RAW_TEX, *_TEX_COMMANDS) if s in text]
-        if found:
-            yield f"raw TeX {found[0]!r} in the text: {text.strip()[:80]!r}"
+        tex = _tex_in(text)
+        if tex is not None:
+            yield f"raw TeX {tex!r} in the text: {text.strip()[:80]!r}"
         found = [s for s in _DIRECTIVE_TEXT if s in text]
         if found:
             yield f"directive text {found[0]!r} in the page: {text.strip()[:80]!r}"
@@ -285,6 +357,11 @@ def check_page(browser: Browser, path: Path) -> PageReport:
         return report
     seen = json.loads(result["result"]["value"])
     report.problems += _visible_problems(seen["texts"])
+    report.problems += [
+        f"raw TeX in typeset maths (a backslash is shown): {tex!r}"
+        for tex in seen["typesetBackslashes"]
+    ]
+    report.problems += [f"code block clipped: {what}" for what in seen["clippedCode"]]
     report.problems += [f"maths not typeset: {t!r}" for t in seen["untypeset"]]
     report.problems += [f"MathJax error: {t!r}" for t in seen["mathErrors"]]
     report.problems += [f"image did not load: {src}" for src in seen["brokenImages"]]
@@ -321,17 +398,28 @@ def pages_of(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.html") if not skip & set(p.relative_to(root).parts[:-1]))
 
 
+def screenshot_path(root: Path, page: Path, screenshots: Path) -> Path:
+    """Where the screenshot of ``page`` (a page of the build under ``root``) goes."""
+    return screenshots / page.resolve().relative_to(root.resolve()).with_suffix(".png")
+
+
 def check_site(
-    root: Path, executable: str, screenshot: Path | None = None, pages: list[Path] | None = None
+    root: Path,
+    executable: str,
+    screenshots: Path | None = None,
+    pages: list[Path] | None = None,
 ) -> list[str]:
-    """Check every page of the build under ``root``; return one line per problem."""
+    """Check every page of the build under ``root``; return one line per problem.
+
+    With ``screenshots``, a full-page screenshot of each page is saved there.
+    """
     browser = Browser(executable)
     try:
         reports: dict[Path, PageReport] = {}
         for page in pages if pages is not None else pages_of(root):
             reports[page.resolve()] = check_page(browser, page)
-        if screenshot is not None:
-            _screenshot(browser, root / "index.html", screenshot)
+            if screenshots is not None:
+                _screenshot(browser, screenshot_path(root, page, screenshots))
     finally:
         browser.close()
     problems = []
@@ -347,17 +435,35 @@ def check_site(
     return problems
 
 
-def _screenshot(browser: Browser, page: Path, output: Path) -> None:
+def _set_viewport(browser: Browser, height: int) -> None:
     browser.call(
         "Emulation.setDeviceMetricsOverride",
         session=browser.session,
-        width=1280,
-        height=1600,
+        width=_WIDTH,
+        height=height,
         deviceScaleFactor=1,
-        mobile=False,
+        mobile=True,  # overlay scrollbars: see _WIDTH
     )
-    check_page(browser, page)
-    data = browser.call("Page.captureScreenshot", session=browser.session, format="png")
+
+
+def _screenshot(browser: Browser, output: Path) -> None:
+    """The page loaded last, whole (up to the height limit).
+
+    The viewport is stretched to the page for the capture: Chromium's own
+    "beyond the viewport" capture leaves the scrollbars of code blocks out.
+    """
+    metrics = browser.call("Page.getLayoutMetrics", session=browser.session)
+    height = min(math.ceil(metrics["cssContentSize"]["height"]), _MOST_SCREENSHOT_HEIGHT)
+    _set_viewport(browser, max(height, _HEIGHT))
+    try:
+        data = browser.call(
+            "Page.captureScreenshot",
+            session=browser.session,
+            format="png",
+            clip={"x": 0, "y": 0, "width": _WIDTH, "height": max(height, 1), "scale": 1},
+        )
+    finally:
+        _set_viewport(browser, _HEIGHT)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(base64.b64decode(data["data"]))
 
@@ -366,10 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("build", nargs="?", type=Path, default=Path("docs/_build/html"))
     parser.add_argument(
-        "--screenshot",
+        "--screenshots",
         type=Path,
-        default=Path("docs/_build/screenshots/index.png"),
-        help="where to save a screenshot of the index page",
+        default=Path("docs/_build/screenshots"),
+        help="the folder for a screenshot of each page (default: docs/_build/screenshots)",
     )
     parser.add_argument("--chromium", help="the Chromium executable (default: found on PATH)")
     parser.add_argument(
@@ -390,14 +496,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     start = time.monotonic()
     pages = pages_of(args.build)
-    problems = sources + check_site(args.build, executable, args.screenshot, pages)
+    problems = sources + check_site(args.build, executable, args.screenshots, pages)
     for problem in problems:
         print(problem, file=sys.stderr)
     seconds = time.monotonic() - start
     verdict = f"{len(problems)} problem(s)" if problems else "no problems"
     print(
         f"check_pages: {len(pages)} pages in Chromium, {verdict} ({seconds:.0f} s); "
-        f"screenshot: {args.screenshot}"
+        f"screenshots: {args.screenshots}/"
     )
     return 1 if problems else 0
 

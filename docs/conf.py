@@ -80,7 +80,9 @@ torch.manual_seed(0)
 # -- HTML ----------------------------------------------------------------------
 html_theme = "furo"
 html_title = f"pytorch-warmup {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+# Wide code blocks scroll with a scrollbar that is always drawn (checked by check_pages.py).
+html_css_files = ["code-scroll.css"]
 
 _logger = logging.getLogger(__name__)
 

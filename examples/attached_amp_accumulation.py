@@ -3,8 +3,10 @@
 The scaler starts with a loss scale so large that the first scaled gradients overflow:
 it skips those steps and halves the scale each time, as mixed-precision training does
 at its start. The skipped steps never call ``optimizer.step()``, so the attached warmup
-does not count them; it also counts one update per 4 micro-batches. Prints one line per
-update: ``update <t> <lr used> <scheduler's rate>``.
+does not count them; it also counts one update per 4 micro-batches. Prints a line per
+skipped iteration, then a table with one row per update: its number t, the learning rate
+it used (the scheduler's rate times the warmup factor, read with ``warmup.get_last_lr()``
+right before the update) and the scheduler's own rate (``group['lr']``, undampened).
 
 Run with ``python examples/attached_amp_accumulation.py``.
 """
@@ -30,6 +32,7 @@ def main() -> None:
     x = torch.randn(ITERATIONS * ACCUMULATION, 16, 8)
     y = 100 * x.sum(dim=2, keepdim=True)
     skipped = 0
+    header = f"{'update t':>9}  {'lr used by the update':>24}  {'scheduler lr':>24}"
     for i in range(ITERATIONS):
         for j in range(ACCUMULATION):
             k = i * ACCUMULATION + j
@@ -45,7 +48,10 @@ def main() -> None:
             skipped += 1
             print(f"iteration {i} skipped (loss scale too large)")
             continue  # like the Trainer and accelerate: no scheduler step either
-        print(f"update {warmup.last_step} {used!r} {rate!r}")
+        if header:  # the table starts at the first real update
+            print(header)
+            header = ""
+        print(f"update {warmup.last_step:>2}  {used!r:>24}  {rate!r:>24}")
         scheduler.step()
     print(f"{warmup.last_step} updates, {skipped} skipped iterations")
 

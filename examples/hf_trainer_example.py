@@ -1,10 +1,23 @@
-"""The Hugging Face Trainer with a warmup: pass WarmupLR as the Trainer's LR scheduler.
+"""The Hugging Face Trainer with a warmup attached to the optimizer (the recommended mode).
 
 Run with ``python examples/hf_trainer_example.py [OUTPUT_DIR]``; it trains a tiny GPT-2
-built in code (nothing is downloaded) on CPU for 8 steps and prints each step's
-learning rate.
+built in code (nothing is downloaded) on CPU for 8 steps and prints, for each step, the
+learning rate its update uses: the cosine schedule's rate times the warmup factor.
+
+The Trainer gets the optimizer and the plain cosine scheduler (``optimizers=``); the
+warmup, attached to the optimizer, counts the updates, so ``gradient_accumulation_steps``
+changes nothing. The Trainer logs the scheduler's own (undampened) ``learning_rate``, so
+the callback reads the rate each update uses from ``warmup.get_last_lr()``, and saves the
+warmup's state into each checkpoint folder (load it with ``warmup.load_state_dict`` before
+``trainer.train(resume_from_checkpoint=...)``).
+
+The alternative that needs no callback is ``pytorch_warmup.WarmupLR``: pass
+``optimizers=(optimizer, WarmupLR(CosineAnnealingLR(optimizer, ...), LinearWarmup(optimizer,
+3)))``; the Trainer then logs and checkpoints the warmed-up rates itself (see
+docs/integrations.md).
 """
 
+import os
 import sys
 import tempfile
 from typing import Any
@@ -15,9 +28,17 @@ from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, 
 import pytorch_warmup as warmup
 
 
-class PrintLR(TrainerCallback):
+class WarmupCallback(TrainerCallback):
+    def __init__(self, warmup_scheduler: warmup.BaseWarmup) -> None:
+        self.warmup = warmup_scheduler
+
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        print("step", state.global_step, kwargs["optimizer"].param_groups[0]["lr"])
+        # The rate the coming update uses; group['lr'] holds the scheduler's own rate.
+        print("step", state.global_step, self.warmup.get_last_lr()[0])
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        torch.save(self.warmup.state_dict(), os.path.join(folder, "warmup.pt"))
 
 
 def main(output_dir: str) -> None:
@@ -38,10 +59,8 @@ def main(output_dir: str) -> None:
     data = [{"input_ids": x, "labels": x} for x in ids]
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    scheduler = warmup.WarmupLR(
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=8),
-        warmup.LinearWarmup(optimizer, warmup_period=3),
-    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=8)
+    warmup_scheduler = warmup.LinearWarmup(optimizer, warmup_period=3).attach()
     args = TrainingArguments(
         output_dir=output_dir,
         max_steps=8,
@@ -57,8 +76,9 @@ def main(output_dir: str) -> None:
         args=args,
         train_dataset=data,
         optimizers=(optimizer, scheduler),
-        callbacks=[PrintLR()],
+        callbacks=[WarmupCallback(warmup_scheduler)],
     )
+    print("step, learning rate its update uses (cosine times the warmup factor)")
     trainer.train()
 
 

@@ -109,6 +109,19 @@ def still_rising(model: torch.nn.Module) -> dict[str, Any]:
     return {"optimizer": optimizer, "step": scheduler.step}
 
 
+def dampening_without_with(model: torch.nn.Module) -> dict[str, Any]:
+    """``warmup.dampening()`` called without ``with``: the warmup never advances (3000 updates)."""
+    optimizer = _adamw(model, beta2=0.99)
+    lr_scheduler = CosineAnnealingLR(optimizer, T_max=3000)
+    warmup_scheduler = warmup.UntunedLinearWarmup(optimizer)  # 200 updates for beta2 = 0.99
+
+    def step() -> None:
+        warmup_scheduler.dampening()  # the mistake: a context manager, called and dropped
+        lr_scheduler.step()
+
+    return {"optimizer": optimizer, "step": step}
+
+
 def lightning_per_epoch(model: torch.nn.Module) -> dict[str, Any]:
     """``configure_optimizers`` without ``"interval"``: Lightning steps it once per epoch.
 

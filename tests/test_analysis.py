@@ -21,6 +21,7 @@ from pytorch_warmup import (
     rho_inf_fn,
 )
 from pytorch_warmup._math import exponential_factor, linear_factor, radam_factor
+from pytorch_warmup.untuned import untuned_period
 
 
 def _radam_factor_sum(beta2: float, steps: int) -> float:
@@ -229,7 +230,9 @@ def test_public_name() -> None:
         (("radam",), {"beta2": 0.99, "steps": 3}, ValueError, "steps only applies"),
         ((lambda s: 1.0,), {}, ValueError, "needs steps"),
         ((lambda s: 1.0,), {"steps": -1}, ValueError, "steps must be >= 0, got -1"),
-        ((lambda s: 1.0,), {"steps": 3, "beta2": 0.9}, ValueError, "neither beta2"),
+        ((lambda s: 1.0,), {"steps": 3, "beta2": 0.9}, ValueError, "takes no beta2"),
+        ((lambda s: 1.0, 0.9), {}, ValueError, "takes no beta2"),
+        ((lambda s: 1.0,), {"warmup_period": 5}, ValueError, "takes no warmup_period"),
     ],
 )
 def test_bad_arguments(
@@ -237,3 +240,106 @@ def test_bad_arguments(
 ) -> None:
     with pytest.raises(error, match=match):
         effective_warmup_period(*args, **kwargs)  # type: ignore[arg-type]
+
+
+# --- the first call a user tries, and what the refusal suggests -------------------------
+
+
+def _untuned_factors(beta2: float) -> dict[str, object]:
+    """The factor functions of the untuned and RAdam warmups of ``beta2``."""
+    rho_inf = rho_inf_fn(beta2)
+    offset = get_offset(beta2, rho_inf)
+    linear, expo = untuned_period(beta2, 2), untuned_period(beta2, 1)
+    return {
+        "linear": lambda s: linear_factor(s, linear),
+        "exponential": lambda s: exponential_factor(s, expo),
+        "radam": lambda s: radam_factor(s, beta2, rho_inf, offset),
+    }
+
+
+@pytest.mark.parametrize("beta2", [0.9, 0.99, 0.999])
+def test_a_function_with_beta2_is_refused_with_the_calls_that_work(beta2: float) -> None:
+    steps = math.ceil(50 / (1 - beta2))
+    for name, factor in _untuned_factors(beta2).items():
+        with pytest.raises(ValueError) as refused:
+            effective_warmup_period(factor, beta2)  # type: ignore[arg-type]
+        message = str(refused.value)
+        assert message.startswith(f"a factor function takes no beta2 (got beta2={beta2!r})")
+        assert f"effective_warmup_period(factor, steps={steps})" in message
+        assert f"effective_warmup_period('linear', beta2={beta2!r})" in message
+        # the suggested sum is the named schedule's value: it reaches past the warmup
+        summed = effective_warmup_period(factor, steps=steps)  # type: ignore[arg-type]
+        assert summed == pytest.approx(effective_warmup_period(name, beta2=beta2), rel=1e-13)
+
+
+def test_a_function_with_beta2_by_keyword_is_refused_the_same_way() -> None:
+    with pytest.raises(ValueError) as refused:
+        effective_warmup_period(lambda s: 1.0, beta2=0.999)
+    assert "effective_warmup_period(factor, steps=50000)" in str(refused.value)
+
+
+def test_a_function_with_a_period_is_refused_with_the_calls_that_work() -> None:
+    with pytest.raises(ValueError) as refused:
+        effective_warmup_period(lambda s: exponential_factor(s, 25), warmup_period=25)
+    message = str(refused.value)
+    assert "effective_warmup_period(factor, steps=1000)" in message
+    assert "effective_warmup_period('linear', warmup_period=25) (or 'exponential')" in message
+    summed = effective_warmup_period(lambda s: exponential_factor(s, 25), steps=1000)
+    assert summed == pytest.approx(effective_warmup_period("exponential", warmup_period=25))
+
+
+def test_no_sum_is_suggested_that_would_take_too_long() -> None:
+    with pytest.raises(ValueError) as refused:
+        effective_warmup_period(lambda s: 1.0, 1 - 1e-9)
+    message = str(refused.value)
+    assert "steps=N), N past the end of the warmup" in message
+    assert "effective_warmup_period('linear', beta2=0.999999999)" in message
+
+
+@pytest.mark.parametrize("beta2", [1.5, -0.1, "0.9"])
+def test_no_schedule_is_suggested_for_a_beta2_that_none_takes(beta2: object) -> None:
+    with pytest.raises(ValueError) as refused:
+        effective_warmup_period(lambda s: 1.0, beta2)  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert message.endswith(
+        "Call effective_warmup_period(factor, steps=N), N past the end of the warmup"
+    )
+
+
+def test_a_function_without_steps_shows_the_call() -> None:
+    with pytest.raises(ValueError, match=r"effective_warmup_period\(factor, steps=N\)"):
+        effective_warmup_period(lambda s: 1.0)
+
+
+@pytest.mark.parametrize("schedule", ["linear", "exponential"])
+def test_a_period_given_as_beta2_suggests_warmup_period(schedule: str) -> None:
+    expected = (
+        f"beta2 must be in [0, 1), got 2000; for a warmup period of 2000 updates call "
+        f"effective_warmup_period({schedule!r}, warmup_period=2000)"
+    )
+    with pytest.raises(ValueError) as refused:
+        effective_warmup_period(schedule, 2000)
+    assert str(refused.value) == expected
+
+
+def test_a_warmup_object_is_refused_with_the_call_that_works() -> None:
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    linear = LinearWarmup(optimizer, 50)
+    with pytest.raises(TypeError, match=r"w\.warmup_factor\(step, \*\*w\.warmup_params\[0\]\)"):
+        effective_warmup_period(linear)  # type: ignore[arg-type]
+    w = linear
+    value = effective_warmup_period(
+        lambda step: w.warmup_factor(step, **w.warmup_params[0]), steps=50
+    )
+    assert value == effective_warmup_period("linear", warmup_period=50)
+    linear.detach()
+
+
+def test_docstrings_read_as_plain_text() -> None:
+    # help() shows docstrings as they are written: no reST roles or TeX there
+    for doc in (effective_warmup_period.__doc__, analysis.__doc__):
+        assert doc is not None
+        for markup in (":math:", ".. math::", "\\", ":func:", ":meth:", ":class:"):
+            assert markup not in doc, markup
+    assert 'effective_warmup_period("linear", beta2=0.999)' in effective_warmup_period.__doc__
+    assert "effective_warmup_period(factor, steps=" in effective_warmup_period.__doc__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import subprocess
 import sys
@@ -12,14 +13,26 @@ import pytest
 import torch
 from PIL import Image
 
-from pytorch_warmup import RAdamWarmup, UntunedExponentialWarmup, UntunedLinearWarmup, _demo
+from pytorch_warmup import (
+    ExponentialWarmup,
+    LinearWarmup,
+    RAdamWarmup,
+    UntunedExponentialWarmup,
+    UntunedLinearWarmup,
+    _catalog,
+    analysis,
+)
+from pytorch_warmup.analysis import effective_warmup_period
 from pytorch_warmup.cli import (
+    _demo,
+    composition,
     default_steps,
     format_table,
     main,
     plotted_steps,
     warmup_factors,
 )
+from pytorch_warmup.preview import preview
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +65,7 @@ def _python(code: str) -> str:
 # --- help -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["plot"], ["period"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["plot"], ["period"], ["preview"], ["demo"]])
 def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])
@@ -62,7 +75,8 @@ def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     for option in {"plot": ["--beta2", "--steps", "--output", "--schedules"],
                    "period": ["--beta2", "--output"],
                    "demo": ["--quick", "--seeds", "--text", "--output", "--steps"],
-                   }.get("".join(command), ["plot", "period", "demo"]):  # fmt: skip
+                   "preview": ["--updates", "--model", "--csv", "--strict"],
+                   }.get("".join(command), ["plot", "period", "preview", "demo"]):  # fmt: skip
         assert option in out
 
 
@@ -102,7 +116,7 @@ def test_no_command_prints_the_usage_and_the_commands() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("usage: pytorch-warmup [-h] [--version] COMMAND ...\n")
-    for command in ("plot", "period", "demo"):
+    for command in ("plot", "period", "preview", "demo"):
         assert f"\n    {command} " in done.stderr
     assert done.stderr.endswith(
         "pytorch-warmup: error: no command given: choose one of the commands above\n"
@@ -114,23 +128,63 @@ def test_import_does_not_load_matplotlib_or_tqdm() -> None:
     code = (
         "import sys, torch\n"
         "before = set(sys.modules)\n"
-        "import pytorch_warmup, pytorch_warmup.cli, pytorch_warmup.analysis\n"
-        "import pytorch_warmup._demo\n"
+        "import pytorch_warmup, pytorch_warmup.analysis, pytorch_warmup.preview\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pytorch_warmup.cli')))\n"
+        "import pytorch_warmup.cli, pytorch_warmup.cli._demo\n"
         "new = set(sys.modules) - before\n"
         "print(sorted(m for m in new if m.split('.')[0] in ('matplotlib', 'tqdm', 'PIL')))\n"
         "print('matplotlib' in sys.modules)"
     )
-    assert _python(code).split("\n")[:2] == ["[]", "False"]
+    assert _python(code).split("\n")[:3] == ["[]", "[]", "False"]
 
 
 def test_import_works_without_matplotlib_and_tqdm() -> None:
     code = (
         "import sys\n"
         "sys.modules['matplotlib'] = sys.modules['tqdm'] = None\n"
-        "import pytorch_warmup, pytorch_warmup.cli, pytorch_warmup._demo\n"
+        "import pytorch_warmup, pytorch_warmup.cli, pytorch_warmup.cli._demo\n"
         "print(pytorch_warmup.effective_warmup_period('linear', warmup_period=5))"
     )
     assert _python(code) == "2.0\n"
+
+
+def _imports(package: Path) -> dict[str, set[str]]:
+    """Module -> the modules of the package it imports (relative imports, anywhere in it)."""
+    graph: dict[str, set[str]] = {}
+    for file in package.rglob("*.py"):
+        parts = list(file.relative_to(package).with_suffix("").parts)
+        is_init = parts[-1] == "__init__"
+        parts = parts[:-1] if is_init else parts
+        inside = parts if is_init else parts[:-1]  # the package the module is in
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = inside[: len(inside) - node.level + 1] + (node.module or "").split(".")
+                base = [p for p in base if p]
+                if node.module:
+                    deps.add(".".join(base))
+                deps.update(".".join([*base, alias.name]) for alias in node.names)
+        graph[".".join(parts)] = deps
+    return {m: {d for d in ds if d in graph and d != m} for m, ds in graph.items()}
+
+
+def test_the_library_and_the_command_line_import_in_one_direction() -> None:
+    graph = _imports(ROOT / "src" / "pytorch_warmup")
+    assert {"cli", "cli._demo", "cli._figures", "preview", "_catalog"} <= set(graph)
+
+    def reaches(start: str, goal: str, seen: frozenset[str]) -> bool:
+        return any(
+            d == goal or (d not in seen and reaches(d, goal, seen | {d})) for d in graph[start]
+        )
+
+    assert [m for m in graph if reaches(m, m, frozenset({m}))] == []  # no cycle
+    # Only SchedulePreview.plot reaches into the command line (for its figure, lazily).
+    into_cli = {
+        m: sorted(d for d in ds if d.split(".")[0] == "cli")
+        for m, ds in graph.items()
+        if m.split(".")[0] not in ("cli", "__main__")  # __main__: python -m pytorch_warmup
+    }
+    assert {m: ds for m, ds in into_cli.items() if ds} == {"preview": ["cli._preview_figure"]}
 
 
 # --- plot -------------------------------------------------------------------------------
@@ -168,6 +222,50 @@ def test_plotted_factors_are_the_warmup_classes_factors(schedule: str, beta2: fl
     expected = [warmup.warmup_factor(s, **warmup.warmup_params[0]) for s in range(300)]
     assert warmup_factors(schedule, beta2, 300) == expected
     assert warmup_factors(schedule, beta2, [0, 7, 299]) == [expected[i] for i in (0, 7, 299)]
+
+
+def test_one_table_one_meaning_per_warmup_name() -> None:
+    # The names of plot, period, plot --scheduler and the demo are those of one table,
+    # and the names of effective_warmup_period, with the same meaning.
+    assert list(_catalog.WARMUPS) == list(analysis.SCHEDULES) == ["linear", "exponential", "radam"]
+    classes = {
+        "linear": (UntunedLinearWarmup, LinearWarmup),
+        "exponential": (UntunedExponentialWarmup, ExponentialWarmup),
+        "radam": (RAdamWarmup, None),
+    }
+    for name, (untuned, tuned) in classes.items():
+        entry = _catalog.WARMUPS[name]
+        opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], betas=(0.9, 0.99))
+        assert type(entry.build(opt)) is untuned  # no period: the untuned one, from beta2
+        opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], betas=(0.9, 0.99))
+        if tuned is None:
+            with pytest.raises(ValueError, match="takes its period from beta2"):
+                entry.build(opt, 50)
+        else:
+            assert type(entry.build(opt, 50)) is tuned
+        composed = preview(composition("constant", 2000, name, beta2=0.99), 2000)
+        assert composed.warmup == untuned.__name__
+        factors = warmup_factors(name, 0.99, 6000)  # 60 periods: the rest is below 1e-20
+        assert composed.factors == [factors[:2000]]
+        period = effective_warmup_period(lambda s, f=factors: f[s], steps=6000)
+        assert period == pytest.approx(effective_warmup_period(name, beta2=0.99), rel=1e-9)
+        assert entry.label in _demo.CONFIGURATIONS
+
+
+def test_default_output_names_differ_per_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", "--steps", "20"]) == 0
+    assert main(["plot", "--scheduler", "cosine", "--total-steps", "50", "--beta2", "0.9"]) == 0
+    argv = ["plot", "--scheduler", "step", "--total-steps", "50", "--warmup", "radam"]
+    assert main([*argv, "--beta2", "0.9"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "schedule_cosine_linear.png",
+        "schedule_step_radam.png",
+        "warmup_schedule.png",
+    ]
+    assert "wrote schedule_cosine_linear.png" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

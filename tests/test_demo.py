@@ -10,8 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from pytorch_warmup import _demo, rho_inf_fn
-from pytorch_warmup._demo import (
+from pytorch_warmup import rho_inf_fn
+from pytorch_warmup.cli import _demo, main, warmup_factors
+from pytorch_warmup.cli._demo import (
     CONFIGURATIONS,
     DemoSettings,
     RunResult,
@@ -23,7 +24,6 @@ from pytorch_warmup._demo import (
     summarize,
     train_run,
 )
-from pytorch_warmup.cli import main, warmup_factors
 
 TINY = DemoSettings(steps=4, seeds=1, eval_batches=1, batch_size=4, context=16, threads=1)
 

@@ -24,24 +24,19 @@ from torch.optim.lr_scheduler import (
 
 import pytorch_warmup as pw
 from pytorch_warmup import _math
+from pytorch_warmup import preview as preview_module
 from pytorch_warmup.preview import (
     CHECKS,
+    STILL_RISING,
     SchedulePreview,
     ScheduleWarning,
     check_schedule,
-    composition,
-    format_report,
-    load_build,
     preview,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-ATTACH = hasattr(pw.BaseWarmup, "attach")
-MODES = [
-    "dampening",
-    "warmup_lr",
-    pytest.param("attached", marks=pytest.mark.skipif(not ATTACH, reason="no attached mode")),
-]
+CUDA = torch.cuda.is_available()
+MODES = ["dampening", "warmup_lr", "attached"]
 
 
 def _examples() -> ModuleType:
@@ -156,7 +151,6 @@ def test_trajectory_is_plain_run_times_omega(mode: str, case: str) -> None:
     assert result.warnings == []
 
 
-@pytest.mark.skipif(not ATTACH, reason="no attached mode")
 def test_attached_warmup_with_a_scheduler_stepped_per_epoch() -> None:
     lrs, periods = [0.1, 0.2], [15, 6]
     schedulers: Schedulers = lambda o: [StepLR(o, step_size=1, gamma=0.5)]  # noqa: E731
@@ -184,8 +178,6 @@ def test_no_warmup_is_the_plain_run() -> None:
 
 @pytest.mark.parametrize("name", ["quickstart", "quickstart_warmup_lr", "quickstart_attached"])
 def test_readme_quickstart_three_ways(name: str) -> None:
-    if name == "quickstart_attached" and not ATTACH:
-        pytest.skip("no attached mode")
     result = preview(getattr(EXAMPLES, name), 5000)
     reference = preview(EXAMPLES.quickstart, 5000)
     assert result.lrs == reference.lrs
@@ -359,6 +351,248 @@ def test_param_groups_are_named_when_there_are_several() -> None:
     ]
 
 
+def _group(lr: list[float], **fields: Any) -> Any:
+    """One group's trajectory as the check functions take it."""
+    return preview_module._Group(lr=lr, **fields)
+
+
+_RISE = [1.01**t for t in range(20)]
+_STAIRS = [min(1.0, (t // 4 + 1) / 3) for t in range(20)]
+_SETTLED = [1.0 - math.exp(-(t + 1) / 100) for t in range(1000)]  # ten periods
+CHECK_CASES: dict[str, tuple[Callable[[Any], Any], Any, Any]] = {
+    "zero-first-update": (
+        preview_module._zero_first_update,
+        _group([0.0, 0.5, 1.0]),
+        _group([0.5, 1.0, 1.0]),
+    ),
+    "warmup-never-advances": (
+        preview_module._never_advances,
+        _group([0.1] * 5, omega=[0.1] * 5),
+        _group([0.1, 0.2, 0.3, 0.4, 0.5], omega=[0.1, 0.2, 0.3, 0.4, 0.5]),
+    ),
+    "flat-epochs": (
+        preview_module._flat_epochs,
+        _group(_STAIRS, omega=_STAIRS, updates_per_epoch=4),
+        _group(_STAIRS, omega=_STAIRS, updates_per_epoch=5),
+    ),
+    "jump-at-warmup-end": (
+        preview_module._jump_at_warmup_end,
+        _group([*_RISE, _RISE[-1] * 1.2, _RISE[-1] * 1.2]),
+        _group([*_RISE, _RISE[-1], _RISE[-1]]),
+    ),
+    "warmup-longer-than-training": (
+        preview_module._warmup_longer_than_training,
+        _group([0.1, 0.2], period=3.0),
+        _group([0.1, 0.2], period=2.0),
+    ),
+    "decay-ended": (
+        preview_module._decay_ended,
+        _group([1.0, 0.5, 0.0, 0.0]),
+        _group([1.0, 0.5, 0.25, 0.125]),
+    ),
+    "still-rising": (
+        preview_module._still_rising,
+        _group([0.1, 0.2, 0.3, 0.4]),
+        _group(_SETTLED),
+    ),
+}
+
+
+@pytest.mark.parametrize("code", list(CHECK_CASES))
+def test_each_check_function_fires_and_stays_quiet(code: str) -> None:
+    check, fires, quiet = CHECK_CASES[code]
+    assert check.__doc__ is not None and check.__doc__.startswith(f"``{code}``")
+    found = check(fires)
+    assert found is not None and found.code == code and found.message.startswith("update")
+    assert check(quiet) is None
+
+
+def test_check_schedule_composes_every_check() -> None:
+    # The codes of the check functions and of the warmups' own warnings are CHECKS.
+    assert set(CHECK_CASES) | {"scheduler-after-warmup", "warmup-warning"} == set(CHECKS)
+    # A finding that explains another leaves it out: a warmup that never advances is
+    # neither flat for epochs nor jumping, and a warmup longer than the run is not
+    # reported as still rising too.
+    stuck = [0.1] * 8
+    found = check_schedule(stuck, factors=[stuck], updates_per_epoch=2)
+    assert _codes(found) == ["warmup-never-advances"]
+    rising = [t / 10 for t in range(1, 9)]
+    found = check_schedule(rising, factors=[rising], warmup_periods=[10.0])
+    assert _codes(found) == ["warmup-longer-than-training"]
+
+
+# --- what the preview used to get wrong ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(
+    "device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="CUDA"))]
+)
+def test_an_in_graph_warmup_is_previewed_as_applied(dtype: torch.dtype, device: str) -> None:
+    lrs, periods = [torch.tensor(1e-3, dtype=dtype, device=device)], [7]
+    schedulers: Schedulers = lambda o: [StepLR(o, step_size=10, gamma=0.5)]  # noqa: E731
+
+    def build(model: torch.nn.Module) -> Any:
+        opt = _optimizer(model.to(device), [_copy(lr) for lr in lrs])
+        made = schedulers(opt)
+        pw.LinearWarmup(opt, warmup_period=periods).attach(in_graph=True)
+
+        def epoch_step() -> None:
+            for s in made:
+                s.step()
+
+        return {"optimizer": opt, "epoch_step": epoch_step}
+
+    n, k = 40, 10
+    result = preview(build, n, updates_per_epoch=k)
+    omega = [_math.linear_factor(t - 1, 7) for t in range(1, n + 1)]
+    assert result.factors == [omega]  # not omega_1 forty times
+    plain = _plain_run(lrs, schedulers, n, k)
+    expected = [a * w for a, w in zip(plain[0], omega, strict=True)]
+    assert result.lrs[0] == pytest.approx(expected, rel=1e-6)
+    assert result.warnings == []  # no flat-epochs from a factor that seemed stuck
+
+
+@pytest.mark.parametrize("cls", [pw.UntunedExponentialWarmup, pw.RAdamWarmup])
+def test_own_warmups_at_ten_periods_are_not_still_rising(cls: type[pw.BaseWarmup]) -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+        cls(opt).attach()  # a constant rate under the warmup
+        return opt
+
+    result = preview(build, 10_000)  # ten periods of 1/(1 - 0.999)
+    assert result.factors is not None and result.factors[0][-1] < 1.0  # it still creeps up
+    assert result.warnings == []
+    short = preview(build, 3000)  # three periods: the rate is still a few % below its own
+    assert _codes(short) == ["still-rising"]
+    assert "over the last 300 updates" in short.warnings[0].message
+
+
+def test_still_rising_threshold() -> None:
+    flat = [1.0] * 90
+    below = [*flat, *(1.0 + STILL_RISING * 0.9 * t / 10 for t in range(1, 11))]
+    above = [*flat, *(1.0 + STILL_RISING * 1.1 * t / 10 for t in range(1, 11))]
+    assert check_schedule(below) == []
+    assert _codes(check_schedule(above)) == ["still-rising"]
+
+
+def test_a_group_frozen_at_zero_is_not_a_zero_first_update() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        weight, bias = model.parameters()
+        opt = torch.optim.AdamW([{"params": [weight], "lr": 1e-3}, {"params": [bias], "lr": 0.0}])
+        cosine = CosineAnnealingLR(opt, T_max=100)
+        return {"optimizer": opt, "step": pw.WarmupLR(cosine, pw.LinearWarmup(opt, 10)).step}
+
+    result = preview(build, 100, updates_per_epoch=10)
+    assert result.lrs[1] == [0.0] * 100
+    assert result.warnings == []
+    # Every group at 0 for the whole run trains nothing: that is still reported.
+    (finding,) = check_schedule([[0.0] * 5, [0.0] * 5])
+    assert finding.code == "zero-first-update" and "every update uses learning rate 0.0" in str(
+        finding
+    )
+
+
+def _draws(device: str) -> torch.Tensor:
+    return torch.cat([torch.rand(3), torch.rand(3, device=device).cpu()])
+
+
+@pytest.mark.parametrize(
+    "device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not CUDA, reason="CUDA"))]
+)
+def test_the_global_random_state_is_left_as_found(device: str) -> None:
+    def build(model: torch.nn.Module) -> Any:
+        torch.randn(5, device=device)  # the user's code may draw too
+        return EXAMPLES.quickstart(model)
+
+    torch.manual_seed(1234)
+    expected = _draws(device)
+    torch.manual_seed(1234)
+    preview(build, 10)  # the default model draws its initial weights
+    assert torch.equal(_draws(device), expected)
+
+
+def test_the_live_warmup_is_found_without_naming_it() -> None:
+    earlier: list[pw.BaseWarmup] = []  # as a notebook keeps a warmup of a cell run before
+
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1.0)
+        earlier.append(pw.LinearWarmup(opt, warmup_period=3))
+        earlier[-1].detach()  # given up for the one built next
+        pw.LinearWarmup(opt, warmup_period=5).attach()
+        return opt
+
+    result = preview(build, 6)
+    assert result.factors == [[0.2, 0.4, 0.6, 0.8, 1.0, 1.0]] and result.warmup_periods == [5.0]
+
+    def names_another(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1.0)
+        old = pw.LinearWarmup(opt, warmup_period=3)
+        old.detach()
+        pw.LinearWarmup(opt, warmup_period=5).attach()
+        return {"optimizer": opt, "warmup": old}
+
+    with pytest.raises(ValueError, match="not the warmup that drives the optimizer"):
+        preview(names_another, 3)
+
+
+def test_a_warmup_that_never_advances() -> None:
+    result = preview(EXAMPLES.dampening_without_with, 3000)
+    assert _codes(result) == ["warmup-never-advances"]
+    w = result.warnings[0]
+    assert w.update == 1 and w.message.startswith(
+        "updates 1-3000: the warmup factor stays at its first value 0.005 for all 3000 updates"
+    )
+    assert "a bare warmup.dampening() call does nothing" in w.message
+    assert _codes(preview(EXAMPLES.quickstart, 3000)) == []
+
+
+# --- what build may be, and what it returns --------------------------------------------------
+
+
+def test_a_build_without_argument_makes_its_own_parameters() -> None:
+    def build() -> Any:
+        opt = torch.optim.AdamW([torch.zeros(3, requires_grad=True)], lr=0.1)
+        return {"optimizer": opt, "step": pw.WarmupLR([], pw.LinearWarmup(opt, 4)).step}
+
+    result = preview(build, 5)
+    assert result.lrs == [[0.1 * 0.25, 0.1 * 0.5, 0.1 * 0.75, 0.1, 0.1]]
+    assert result.name == f"{__name__}:{build.__qualname__}"
+    with pytest.raises(TypeError, match="model is given, but build takes no argument"):
+        preview(build, 5, model=torch.nn.Linear(2, 2))
+
+    def two(model: torch.nn.Module, other: int) -> Any:
+        return _sgd(model)
+
+    with pytest.raises(TypeError, match=r"build must take the model as its only argument, or no"):
+        preview(two, 5)
+
+
+def test_what_build_returned_is_summarised_never_cut() -> None:
+    def returns_a_tuple(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters())
+        return opt, CosineAnnealingLR(opt, T_max=10)
+
+    with pytest.raises(TypeError) as info:
+        preview(returns_a_tuple, 5)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.endswith("got a tuple of 2 items (AdamW, CosineAnnealingLR)")
+
+
+def test_effective_periods_are_said_to_be() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), betas=(0.9, 0.99))
+        pw.RAdamWarmup(opt).attach()
+        return opt
+
+    result = preview(build, 50)
+    assert result.period_is_effective
+    assert result.warmup_periods == [pytest.approx(pw.effective_warmup_period("radam", 0.99))]
+    linear = preview(EXAMPLES.quickstart, 10)
+    assert not linear.period_is_effective and linear.warmup_periods == [2000.0]
+
+
 # --- the protocol's errors ------------------------------------------------------------------
 
 
@@ -472,7 +706,7 @@ def test_check_schedule_bad_input() -> None:
         check_schedule([0.1, 0.2], factors=[[1.0]])
 
 
-# --- output, loading, composition ------------------------------------------------------
+# --- output --------------------------------------------------------------------------------
 
 
 def test_write_csv_round_trips(tmp_path: Path) -> None:
@@ -489,54 +723,11 @@ def test_write_csv_round_trips(tmp_path: Path) -> None:
     assert result.factors is not None and [float(r[3]) for r in rows[1:]] == result.factors[0]
 
 
-def test_load_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    assert load_build("examples/schedules.py:quickstart").__name__ == "quickstart"
-    assert load_build("examples.schedules:zero_start").__name__ == "zero_start"
-    (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n")
-    for spec, match in [
-        ("quickstart", "expected MODULE:FUNCTION"),
-        (":quickstart", "expected MODULE:FUNCTION"),
-        ("no_such_module_here:f", "cannot import 'no_such_module_here': ModuleNotFoundError"),
-        ("examples.schedules:nothing", "'examples.schedules' has no attribute 'nothing'"),
-        ("examples.schedules:__doc__", "is not callable"),
-        ("missing.py:f", "no such file 'missing.py'"),
-        (f"{tmp_path / 'broken.py'}:f", "RuntimeError: no GPU here"),
-    ]:
-        with pytest.raises(ValueError, match=match):
-            load_build(spec)
-
-
-def test_composition() -> None:
-    result = preview(composition("cosine", 100, "linear", warmup_period=10, lr=0.5), 100)
-    expected = [
-        0.5 * (1 + math.cos(math.pi * (t - 1) / 100)) / 2 * min(1, t / 10) for t in range(1, 101)
-    ]
-    assert result.lrs[0] == pytest.approx(expected, rel=1e-12, abs=1e-18)
-    step = preview(composition("step", 8, "radam", beta2=0.99), 8)
-    assert step.warmup == "RAdamWarmup"
-    with pytest.raises(ValueError, match="needs a warmup period"):
-        composition("cosine", 100, "exponential")
-    with pytest.raises(ValueError, match="takes its period from beta2"):
-        composition("cosine", 100, "radam", warmup_period=5)
-    with pytest.raises(ValueError, match="scheduler must be one of"):
-        composition("onecycle", 100)
-
-
-def test_format_report() -> None:
-    text = format_report(preview(EXAMPLES.warmup_too_long, 1000), "x")
-    lines = text.splitlines()
-    assert (
-        lines[0]
-        == "x: 1000 updates, 1 param group, UntunedLinearWarmup (warmup period 2000 updates)"
-    )
-    assert lines[1].startswith("learning rate at update 1: 5e-07, ")
-    assert lines[2].startswith("warning: update 1000: UntunedLinearWarmup has a warmup period")
-
-
 def test_matplotlib_is_imported_only_to_draw() -> None:
     code = (
-        "import sys, pytorch_warmup, pytorch_warmup.preview, pytorch_warmup.cli\n"
+        "import sys, pytorch_warmup, pytorch_warmup.preview\n"
+        "assert not any(m.startswith('pytorch_warmup.cli') for m in sys.modules), 'cli'\n"
+        "import pytorch_warmup.cli\n"
         "assert 'matplotlib' not in sys.modules, 'imported'\n"
     )
     done = subprocess.run(

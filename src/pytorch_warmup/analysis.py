@@ -1,27 +1,36 @@
-r"""The effective warmup period, the paper's measure of how long a warmup lasts.
+"""The effective warmup period, the paper's measure of how long a warmup lasts.
 
 Ma & Yarats (2021) compare warmup schedules of different shapes through their
 effective warmup period
 
-.. math::
-
-    \mathcal{T}(\omega) = \sum_{t=1}^{\infty} (1 - \omega_t),
+    T(ω) = Σ (1 − ω_t), summed over t = 1, 2, 3, ...
 
 the number of full-learning-rate steps that the warmup gives up. For the three
 schedules of this package it has these values:
 
-* linear, period :math:`\tau`: :math:`\mathcal{T} = (\tau - 1)/2` exactly;
-* exponential, constant :math:`\tau`: :math:`\mathcal{T} = 1/(e^{1/\tau} - 1)`
-  (computed with ``expm1``), about :math:`\tau - 1/2`;
+* linear, period τ: T = (τ − 1)/2 exactly;
+* exponential, constant τ: T = 1/(e^(1/τ) − 1) (computed with ``expm1``),
+  about τ − 1/2;
 * RAdam: no closed form. The first 1000 terms are summed one by one; when the
-  series is longer than that, the rest is replaced by its Euler–Maclaurin
-  expansion (see :func:`effective_warmup_period`), so any :math:`\beta_2`
-  takes a few milliseconds.
+  series is longer than that (β2 above about 0.97), the rest is replaced by
+  its Euler–Maclaurin expansion, so any β2 takes a few milliseconds.
 
-The untuned periods :math:`\tau = \lfloor 2/(1-\beta_2) \rfloor` (linear) and
-:math:`\lfloor 1/(1-\beta_2) \rfloor` (exponential) both give
-:math:`\mathcal{T} \approx (1-\beta_2)^{-1}`. The arithmetic needs only the
-standard library.
+The untuned periods τ = ⌊2/(1 − β2)⌋ (linear) and ⌊1/(1 − β2)⌋ (exponential)
+both give T ≈ 1/(1 − β2).
+
+The RAdam tail. Write f(s) = 1 − ω_(s+1) for the same formula at a real
+step s. From s = 1000 on, the sum of f(s) is replaced by Gregory's form of the
+Euler–Maclaurin formula: the integral of f from 1000 to infinity, plus
+c_k Δ^k f(1000) for k = 0 to 6, where Δ is the forward difference and c_k are
+Gregory's coefficients (1/2, −1/12, 1/24, ...). The integral is evaluated by
+Gauss–Legendre quadrature on panels. f varies on a scale of at least 1000
+steps there, so each difference is about 1000 times smaller than the one
+before: the first neglected term, about 0.01 Δ^7 f(1000), is below 1e-20 of
+the result, and the error is that of rounding. The tests find the result
+within 1e-13 (relative) of the term-by-term sum for every β2 where that sum is
+feasible (up to 0.9999), and unchanged at that precision when the switch to
+the expansion moves from 1000 to 250 or 4000 terms. The arithmetic needs only
+the standard library.
 """
 
 from __future__ import annotations
@@ -128,6 +137,44 @@ def _radam_tail(gap: Callable[[float], float], start: int, log_inv: float) -> fl
     return math.fsum(pieces) + math.fsum(corrections)
 
 
+_SUM_HORIZON = 50
+"""Steps per 1/(1 − β2) after which the untuned and RAdam factors are 1 to the last digit."""
+
+_MOST_SUGGESTED_STEPS = 10**7
+"""The largest number of steps an error message suggests summing."""
+
+
+def _refuse_for_a_function(beta2: object, warmup_period: object) -> ValueError:
+    """The error for a factor function given ``beta2`` or ``warmup_period``: the right calls."""
+    name, value = ("beta2", beta2) if beta2 is not None else ("warmup_period", warmup_period)
+    call = "effective_warmup_period(factor, steps=N), N past the end of the warmup"
+    named = ""
+    try:  # with a value that a named schedule takes, suggest a number of steps and the name
+        if beta2 is not None:
+            horizon = math.ceil(_SUM_HORIZON / (1.0 - _checks.beta2(beta2)))
+            if horizon <= _MOST_SUGGESTED_STEPS:
+                call = (
+                    f"effective_warmup_period(factor, steps={horizon}) ({_SUM_HORIZON}/(1 - beta2)"
+                    " steps, past the end of the untuned and RAdam warmups of that beta2)"
+                )
+            others = "'exponential' or 'radam'"
+        else:
+            tau = _checks.as_int(warmup_period, name, minimum=1)
+            call = (
+                f"effective_warmup_period(factor, steps={40 * tau}) (40 periods, past the end "
+                "of a linear or an exponential warmup of that period)"
+            )
+            others = "'exponential'"
+        named = f", or name a schedule: effective_warmup_period('linear', {name}={value!r})"
+        named += f" (or {others})"
+    except (TypeError, ValueError):
+        pass
+    return ValueError(
+        f"a factor function takes no {name} (got {name}={value!r}): it is summed over a "
+        f"number of steps that you give. Call {call}{named}"
+    )
+
+
 def effective_warmup_period(
     schedule: str | Callable[[int], float],
     beta2: float | None = None,
@@ -135,45 +182,47 @@ def effective_warmup_period(
     warmup_period: int | None = None,
     steps: int | None = None,
 ) -> float:
-    r"""The effective warmup period :math:`\mathcal{T}(\omega) = \sum_{t \ge 1} (1 - \omega_t)`.
+    """The effective warmup period T(ω) = Σ (1 − ω_t) over t = 1, 2, 3, ...
 
-    For ``"radam"`` the first 1000 terms are summed directly. If the series
-    goes on (:math:`\beta_2` above about 0.97), the terms from
-    :math:`s = 1000` on are replaced by
-    :math:`\int_{1000}^\infty f + \sum_{k=0}^{6} c_k \Delta^k f(1000)`, where
-    :math:`f(s) = 1 - \omega_{s+1}` is the same formula at real :math:`s`,
-    :math:`\Delta` the forward difference and :math:`c_k` Gregory's
-    coefficients; the integral is evaluated by Gauss–Legendre quadrature.
-    :math:`f` varies on a scale of at least 1000 steps there, so each
-    difference is smaller than the one before by a factor of about 1000: the
-    first neglected term, about :math:`0.01\,\Delta^7 f(1000)`, is below
-    :math:`10^{-20}` of the result, and the error is that of rounding. The
-    tests find the result within :math:`10^{-13}` (relative) of the
-    term-by-term sum for every :math:`\beta_2` where that sum is feasible (up
-    to 0.9999), and unchanged at that precision when the switch to the
-    expansion moves from 1000 to 250 or 4000 terms. Any :math:`\beta_2` takes
-    a few milliseconds.
+    The number of full-learning-rate steps that a warmup gives up, the measure
+    by which Ma & Yarats (2021) compare warmups of different shapes. There are
+    three ways to call it::
+
+        effective_warmup_period("linear", beta2=0.999)        # the untuned period
+        effective_warmup_period("linear", warmup_period=500)  # a period you chose
+        effective_warmup_period(factor, steps=50_000)         # any factor function
+
+    Named schedules: ``"linear"`` and ``"exponential"`` take either ``beta2``
+    (the untuned periods ⌊2/(1 − β2)⌋ and ⌊1/(1 − β2)⌋) or ``warmup_period``;
+    ``"radam"`` takes ``beta2``. Their values are exact: (τ − 1)/2 for the
+    linear warmup, 1/(e^(1/τ) − 1) ≈ τ − 1/2 for the exponential one; the RAdam
+    series has no closed form and is summed to within 1e-13 (relative), in a
+    few milliseconds for any β2 (how: the notes of ``pytorch_warmup.analysis``).
+
+    A factor function maps a step index (0 for t = 1) to ω_t, as
+    ``BaseWarmup.warmup_factor`` does, and is summed over the first ``steps``
+    steps, a number that must reach past the end of its warmup. It takes no
+    ``beta2`` (the function already holds whatever it depends on): such a call
+    is refused with a message that shows the call to make instead.
 
     Args:
-        schedule: ``"linear"``, ``"exponential"`` or ``"radam"``; or a warmup
-            factor function mapping a step index (``0`` for :math:`t = 1`) to
-            :math:`\omega_t`, summed over ``steps`` steps.
-        beta2: Adam's :math:`\beta_2`. For ``"linear"`` and ``"exponential"``
-            it gives the untuned period (:math:`\lfloor 2/(1-\beta_2) \rfloor`
-            and :math:`\lfloor 1/(1-\beta_2) \rfloor`); ``"radam"`` needs it,
-            in :math:`(0.6, 1)`.
-        warmup_period: The period :math:`\tau` of ``"linear"`` or
-            ``"exponential"``, instead of ``beta2``.
-        steps: The number of steps to sum a factor function over.
+        schedule: ``"linear"``, ``"exponential"`` or ``"radam"``, or a warmup
+            factor function of the step index.
+        beta2: Adam's β2: for ``"linear"`` and ``"exponential"`` it gives the
+            untuned period; ``"radam"`` needs it, in (0.6, 1).
+        warmup_period: The period τ of ``"linear"`` or ``"exponential"``, in
+            updates, instead of ``beta2``.
+        steps: The number of steps to sum a factor function over (keyword
+            only, and only for a function).
 
     Returns:
-        :math:`\mathcal{T}(\omega)`, a float: exact up to rounding for the
-        closed forms, within :math:`10^{-13}` (relative) for ``"radam"``.
+        T(ω), a float: exact up to rounding for the closed forms, within 1e-13
+        (relative) for ``"radam"``, the plain sum for a factor function.
 
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: an unknown schedule, a missing or superfluous argument, or a
-            value out of range.
+            value out of range; the message says which call works.
 
     Example:
         >>> from pytorch_warmup import effective_warmup_period
@@ -189,16 +238,34 @@ def effective_warmup_period(
         1.029162164
         >>> effective_warmup_period(lambda step: min(1.0, (step + 1) / 4), steps=10)
         1.5
+        >>> def linear(step):  # the untuned linear warmup of beta2 = 0.999
+        ...     return min(1.0, (step + 1) / 2000)
+        >>> effective_warmup_period(linear, 0.999)  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+            ...
+        ValueError: a factor function takes no beta2 (got beta2=0.999): ... Call
+        effective_warmup_period(factor, steps=50000) ...
     """
     if callable(schedule):
         if beta2 is not None or warmup_period is not None:
-            raise ValueError("a factor function takes neither beta2 nor warmup_period")
+            raise _refuse_for_a_function(beta2, warmup_period)
         if steps is None:
-            raise ValueError("a factor function needs steps, the number of steps to sum")
+            raise ValueError(
+                "a factor function needs steps, the number of steps to sum: "
+                "effective_warmup_period(factor, steps=N), N past the end of the warmup"
+            )
         count = _checks.as_int(steps, "steps", minimum=0)
         return math.fsum(1.0 - float(schedule(step)) for step in range(count))
     if not isinstance(schedule, str):
-        raise TypeError(f"schedule must be a str or a function, got {_checks.describe(schedule)}")
+        hint = ""
+        if hasattr(schedule, "warmup_factor") and hasattr(schedule, "warmup_params"):
+            hint = (
+                "; for a warmup object w, pass its factor: effective_warmup_period(lambda "
+                "step: w.warmup_factor(step, **w.warmup_params[0]), steps=N)"
+            )
+        raise TypeError(
+            f"schedule must be a str or a function, got {_checks.describe(schedule)}{hint}"
+        )
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
     if steps is not None:
@@ -217,6 +284,11 @@ def effective_warmup_period(
     if warmup_period is not None:
         tau = _checks.as_int(warmup_period, "warmup_period", minimum=1)
     else:
+        if isinstance(beta2, int) and not isinstance(beta2, bool) and beta2 >= 1:
+            raise ValueError(
+                f"beta2 must be in [0, 1), got {beta2!r}; for a warmup period of {beta2} "
+                f"updates call effective_warmup_period({schedule!r}, warmup_period={beta2})"
+            )
         tau = untuned_period(_checks.beta2(beta2), 2 if schedule == "linear" else 1)
     if schedule == "linear":
         return (tau - 1) / 2

@@ -6,79 +6,117 @@ given number of updates with no data and no gradients: every parameter's
 ``grad`` is ``None``, so ``optimizer.step()`` updates nothing, yet the
 optimizer's step hooks (and with them an attached warmup) run as in training.
 It records the learning rate of every param group at every update *as the
-optimizer uses it*, whichever way the warmup is applied (``dampening()``,
-:class:`~pytorch_warmup.WarmupLR` or the attached mode), and with LR schedulers
-stepped once per update or once per epoch.
+optimizer uses it*, and the warmup factor applied to it, whichever way the
+warmup is applied (``dampening()``, :class:`~pytorch_warmup.WarmupLR`, the
+attached mode, in-graph or not), and with LR schedulers stepped once per
+update or once per epoch.
 
 :func:`check_schedule` then looks at the trajectory for the mistakes that make a
-schedule differ from the one meant: a first update at rate 0, a jump at the end
-of the warmup, a warmup longer than the training, a rate still rising at the
-last update, a warmup that stays flat for whole epochs, a decay that ends before
-the training does, and the misuse the warmups themselves report (an LR scheduler
+schedule differ from the one meant, one small check per mistake (the list is
+:data:`CHECKS`), plus the misuse the warmups themselves report (an LR scheduler
 built after the warmup). Each finding is a :class:`ScheduleWarning`: one line
 that names the update and the numbers.
 
-Nothing here imports matplotlib until :meth:`SchedulePreview.plot` is called.
+Nothing here imports matplotlib until :meth:`SchedulePreview.plot` is called,
+and the command line (:mod:`pytorch_warmup.cli`) is not imported at all.
 """
 
 from __future__ import annotations
 
 import csv
-import gc
-import importlib
-import importlib.util
-import math
-import os
-import sys
-import warnings
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
-from torch.optim import Optimizer
 
-from . import _checks
-from .base import BaseWarmup, WarmupWarning
-from .scheduler import WarmupLR
+from . import _checks, _preview_run
+from .base import BaseWarmup
 
 __all__ = [
     "CHECKS",
-    "SCHEDULERS",
-    "WARMUPS",
+    "JUMP",
+    "STILL_RISING",
     "SchedulePreview",
     "ScheduleWarning",
     "check_schedule",
-    "composition",
-    "format_report",
-    "load_build",
     "preview",
 ]
 
 CHECKS: tuple[str, ...] = (
     "zero-first-update",
+    "warmup-never-advances",
+    "flat-epochs",
     "jump-at-warmup-end",
     "warmup-longer-than-training",
-    "still-rising",
-    "flat-epochs",
     "decay-ended",
+    "still-rising",
     "scheduler-after-warmup",
     "warmup-warning",
 )
-"""The codes of the findings of :func:`check_schedule` and :func:`preview`."""
+r"""The codes of the findings of :func:`check_schedule` and :func:`preview`.
+
+``zero-first-update``
+    The first update uses rate 0 (a hand-made warmup ``t / N`` that starts at 0).
+``warmup-never-advances``
+    The warmup factor stays at its first value :math:`\omega_1 < 1` for every
+    update (``warmup.dampening()`` called without ``with``).
+``flat-epochs``
+    While the warmup is still rising, the rate (or :math:`\omega_t`) stays the
+    same for a whole epoch of ``updates_per_epoch`` updates: the warmup is
+    stepped once per epoch.
+``jump-at-warmup-end``
+    Where the warmup ends (the first update with :math:`\omega_t = 1`, or the
+    first peak of the rate), the rate rises by more than :data:`JUMP` in one
+    update, and by more than twice the rise just before.
+``warmup-longer-than-training``
+    The warmup period exceeds the number of updates.
+``decay-ended``
+    After its peak, the schedulers' rate (the rate divided by :math:`\omega_t`
+    when the factors are known) falls to 0 before the last update, or falls
+    and then rises again smoothly over two updates or more (a cosine whose
+    ``T_max`` is shorter than the training; a warm restart, which jumps back
+    in one update, does not count).
+``still-rising``
+    The rate still rises at the last update, by more than :data:`STILL_RISING`
+    over the last tenth of the updates.
+``scheduler-after-warmup``, ``warmup-warning``
+    Found by :func:`preview` only: the :class:`~pytorch_warmup.WarmupWarning`
+    of an LR scheduler built after the warmup, and the other ones (a rate
+    changed outside ``dampening()``, ...).
+"""
 
 JUMP = 0.05
 """A rise of the rate by more than this fraction in one update counts as a jump."""
 
+STILL_RISING = 1e-3
+r"""The rise that counts for ``still-rising``: 0.1 % over the last tenth of the updates.
+
+A rate that rose by less than this fraction of its last value over the last
+tenth of the training has settled for every practical purpose: learning rates
+are tuned on grids whose steps are factors of 2 to 10, and 0.1 % is far inside
+that. The exponential and RAdam warmups approach 1 without reaching it (at ten
+periods :math:`\omega \approx 0.99995`, still rising by some 1e-8 per update),
+so a check on the last update alone would report every such run; with this
+threshold they count as settled from about seven periods (the exponential
+warmup rises by :math:`e^{-6.3} - e^{-7} \approx 0.09\,\%` over the last
+0.7 of them; RAdam's, which approaches 1 more slowly, from about 8.5), while a
+warmup or cycle cut by the end of the training (rises of several percent) is
+still reported."""
+
 _RISE = 1e-9
 """Relative change below which two consecutive rates count as equal (rounding)."""
 
-_BUILD_KEYS = ("optimizer", "step", "epoch_step", "lr_scheduler", "warmup")
-
 _PERIOD_CAP = 1_000_000
 """At most this many factors are summed for the effective period of a warmup."""
+
+_SHARP_END = 4.0
+r"""A warmup whose factor reaches exactly 1 within this many effective periods is
+marked by its end :math:`\tau` (a linear warmup ends at about 2 of them); one that
+only gets there much later (the exponential warmup, after about 37 in double
+precision; RAdam's) is marked by its effective period :math:`\sum_t (1-\omega_t)`."""
 
 
 @dataclass(frozen=True)
@@ -110,11 +148,16 @@ class SchedulePreview:
         factors: The warmup factor :math:`\omega_t` each update used, in the same
             layout, or ``None`` when the schedule has no warmup of this package.
         warmup: The class name of the warmup, or ``None``.
-        warmup_periods: For each param group, the warmup period to mark on a
-            plot (:math:`\tau`, or the effective warmup period
-            :math:`\sum_t (1 - \omega_t)` of a warmup without one), or ``None``.
+        warmup_periods: For each param group, how long the warmup lasts when
+            stepped once per update: the update :math:`\tau` where its factor
+            reaches 1 (linear warmups), or, when ``period_is_effective``, its
+            effective warmup period :math:`\sum_t (1 - \omega_t)` (exponential
+            and RAdam warmups, which approach 1 without reaching it); ``None``
+            without a warmup.
         updates_per_epoch: The number of updates per epoch, or ``None``.
         warnings: What :func:`check_schedule` found, in update order.
+        name: What was previewed, for titles and reports (``module:function``).
+        period_is_effective: Whether ``warmup_periods`` are effective periods.
     """
 
     lrs: list[list[float]]
@@ -123,6 +166,8 @@ class SchedulePreview:
     warmup_periods: list[float] | None = None
     updates_per_epoch: int | None = None
     warnings: list[ScheduleWarning] = field(default_factory=list)
+    name: str | None = None
+    period_is_effective: bool = False
 
     @property
     def num_updates(self) -> int:
@@ -159,180 +204,34 @@ class SchedulePreview:
                 writer.writerow(row)
 
     def plot(self, path: str | Path, title: str | None = None) -> None:
-        """Draw the learning rates against the update, warmup and findings marked.
+        r"""Draw the learning rates against the update, the warmup and the findings marked.
 
-        One line per param group; with a warmup, a thin dotted line shows the
-        rate of the LR schedulers alone (the rate divided by :math:`\\omega_t`),
-        and the warmup period is shaded. Each finding is a red mark at its
-        update. Needs matplotlib (``pip install "pytorch-warmup[cli]"``).
+        One line per param group (one panel per group when their rates differ
+        tenfold or more); with a warmup, a thin dotted line shows the rate of the
+        LR schedulers alone (the rate divided by :math:`\omega_t`). The warmup is
+        shaded where it really is, in updates: up to the update where
+        :math:`\omega_t` reaches 1, or, for the exponential and RAdam warmups,
+        over their effective period :math:`\sum_t (1-\omega_t)`, with the
+        updates where :math:`\omega_t` reaches 0.9 and 0.99 marked. A rate that
+        stays ten times or more below the dotted line is drawn on a log scale.
+        Each finding is a red mark at its update. Needs matplotlib
+        (``pip install ".[cli]"``).
 
         Args:
             path: The output file, ``.png``, ``.pdf`` or ``.svg``.
-            title: The figure title (default: a summary of the findings).
+            title: The figure title (default: the name, the number of updates
+                and the findings).
         """
-        _plot(self, Path(path), title)
+        from .cli._preview_figure import plot_preview
+
+        plot_preview(self, Path(path), title)
 
 
-# -- running a schedule ---------------------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    """What the loop steps, read from the value returned by ``build``."""
-
-    optimizer: Optimizer
-    per_update: list[tuple[Callable[[], Any], int]]
-    per_epoch: list[tuple[Callable[[], Any], int]]
-    warmup: BaseWarmup | None
-    lightning_epoch: bool  # an lr_scheduler left at Lightning's default interval
-
-
-def _callable(value: object, name: str) -> Callable[[], Any]:
-    if not callable(value):
-        raise TypeError(
-            f"{name} must be a callable taking no argument, got {_checks.describe(value)}"
-        )
-    return value
-
-
-def _scheduler_entry(value: object, name: str) -> tuple[Any, str, int]:
-    """A Lightning ``lr_scheduler`` entry as ``(scheduler, interval, frequency)``."""
-    if not isinstance(value, Mapping):
-        return _callable_scheduler(value, name), "epoch", 1
-    unknown = sorted(
-        str(k) for k in value if k not in ("scheduler", "interval", "frequency", "name", "strict")
-    )
-    if "monitor" in value:
-        raise ValueError(
-            f"{name} has a 'monitor': a scheduler driven by a metric (ReduceLROnPlateau) "
-            "cannot be previewed without training"
-        )
-    if unknown:
-        raise ValueError(f"{name} has unknown keys {unknown}")
-    if "scheduler" not in value:
-        raise ValueError(f"{name} must have a 'scheduler' key")
-    interval = value.get("interval", "epoch")
-    if interval not in ("step", "epoch"):
-        raise ValueError(f"{name}['interval'] must be 'step' or 'epoch', got {interval!r}")
-    frequency = _checks.as_int(value.get("frequency", 1), f"{name}['frequency']", minimum=1)
-    return _callable_scheduler(value["scheduler"], f"{name}['scheduler']"), interval, frequency
-
-
-def _callable_scheduler(value: object, name: str) -> Any:
-    step = getattr(value, "step", None)
-    if not callable(step):
-        raise TypeError(
-            f"{name} must be an LR scheduler (with a step() method), got {_checks.describe(value)}"
-        )
-    return value
-
-
-def _plan(result: object, updates_per_epoch: int | None) -> _Plan:
-    """Read what ``build`` returned: an optimizer, or a dict (see :func:`preview`)."""
-    if isinstance(result, Optimizer):
-        result = {"optimizer": result}
-    if not isinstance(result, Mapping):
-        raise TypeError(
-            "build must return a torch.optim.Optimizer or a dict with an 'optimizer' key "
-            f"(and 'step', 'epoch_step', 'lr_scheduler', 'warmup'), got {_checks.describe(result)}"
-        )
-    unknown = sorted(str(k) for k in result if k not in _BUILD_KEYS)
-    if unknown:
-        raise ValueError(
-            f"the dict returned by build has unknown keys {unknown}; known: {list(_BUILD_KEYS)}"
-        )
-    optimizer = result.get("optimizer")
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            "the dict returned by build needs 'optimizer': a torch.optim.Optimizer, got "
-            f"{_checks.describe(optimizer)}"
-        )
-    per_update: list[tuple[Callable[[], Any], int]] = []
-    per_epoch: list[tuple[Callable[[], Any], int]] = []
-    if result.get("step") is not None:
-        per_update.append((_callable(result["step"], "build()['step']"), 1))
-    if result.get("epoch_step") is not None:
-        per_epoch.append((_callable(result["epoch_step"], "build()['epoch_step']"), 1))
-    lightning_epoch = False
-    scheduler_owner: WarmupLR | None = None
-    entry = result.get("lr_scheduler")
-    if entry is not None:
-        scheduler, interval, frequency = _scheduler_entry(entry, "build()['lr_scheduler']")
-        (per_update if interval == "step" else per_epoch).append((scheduler.step, frequency))
-        lightning_epoch = interval == "epoch"
-        if isinstance(scheduler, WarmupLR):
-            scheduler_owner = scheduler
-    if per_epoch and updates_per_epoch is None:
-        what = "'lr_scheduler' steps once per epoch (Lightning's default interval 'epoch')"
-        if result.get("epoch_step") is not None:
-            what = "'epoch_step' is given"
-        raise ValueError(f"updates_per_epoch is needed: {what}")
-    warmup = result.get("warmup")
-    if warmup is not None and not isinstance(warmup, BaseWarmup):
-        raise TypeError(
-            f"build()['warmup'] must be a warmup of this package, got {_checks.describe(warmup)}"
-        )
-    if warmup is None:
-        warmup = _find_warmup(optimizer, scheduler_owner, [f for f, _ in per_update + per_epoch])
-    if warmup is not None and warmup.optimizer is not optimizer:
-        raise ValueError(
-            "build()['warmup'] is built on another optimizer than build()['optimizer']"
-        )
-    return _Plan(optimizer, per_update, per_epoch, warmup, lightning_epoch)
-
-
-def _find_warmup(
-    optimizer: Optimizer, owner: WarmupLR | None, steps: Sequence[Callable[[], Any]]
-) -> BaseWarmup | None:
-    """The warmup built on ``optimizer``, found through the objects that refer to it."""
-    if owner is not None:
-        return owner.warmup
-    for step in steps:
-        holder = getattr(step, "__self__", None)
-        if isinstance(holder, WarmupLR) and holder.optimizer is optimizer:
-            return holder.warmup
-    found: list[BaseWarmup] = []
-    for ref in gc.get_referrers(optimizer):
-        candidates = [ref]
-        if isinstance(ref, dict):  # an instance __dict__ (older Pythons)
-            candidates = gc.get_referrers(ref)
-        for obj in candidates:
-            if isinstance(obj, BaseWarmup) and obj.optimizer is optimizer and obj not in found:
-                found.append(obj)
-    if len(found) > 1:
-        names = ", ".join(type(w).__name__ for w in found)
-        raise ValueError(
-            f"build made {len(found)} warmups on the optimizer ({names}): return the one in "
-            "use as build()['warmup']"
-        )
-    return found[0] if found else None
-
-
-def _effective_period(warmup: BaseWarmup, params: Mapping[str, Any]) -> float:
-    r"""The period to mark: ``warmup_period``, else :math:`\sum_t (1-\omega_t)`."""
-    period = params.get("warmup_period")
-    if isinstance(period, int) and not isinstance(period, bool):
-        return float(period)
-    total = 0.0
-    for step in range(_PERIOD_CAP):
-        omega = warmup.warmup_factor(step, **params)
-        if omega >= 1.0:
-            break
-        total += 1.0 - omega
-    return total
-
-
-def _warning_code(message: str) -> str:
-    """The finding code of a :class:`WarmupWarning`'s message."""
-    return "scheduler-after-warmup" if "created after" in message else "warmup-warning"
-
-
-def _as_float(lr: object) -> float:
-    return float(lr.item()) if isinstance(lr, Tensor) else float(lr)  # type: ignore[arg-type]
+# -- preview ----------------------------------------------------------------------------
 
 
 def preview(
-    build: Callable[[torch.nn.Module], Any],
+    build: Callable[..., Any],
     num_updates: int,
     *,
     updates_per_epoch: int | None = None,
@@ -340,54 +239,41 @@ def preview(
 ) -> SchedulePreview:
     r"""Run a schedule without training and return the learning rates the optimizer uses.
 
-    ``build(model)`` is the user's own construction code: it builds the
-    optimizer on ``model``'s parameters, then the LR schedulers and the warmup,
-    and returns either the optimizer (an attached warmup with no scheduler) or
-    a dict:
+    ``build`` is the user's construction code, called once: ``build(model)``,
+    or ``build()`` when it takes no argument (code that makes its own
+    parameters). It builds the optimizer, then the LR schedulers and the
+    warmup, and returns the optimizer (an attached warmup, no scheduler) or a
+    dict with the keys ``"optimizer"`` (required); ``"step"``, a callable run
+    after every ``optimizer.step()`` (``scheduler.step``, a function with the
+    ``dampening()`` block, ...); ``"epoch_step"``, run after the last update
+    of every epoch (needs ``updates_per_epoch``); ``"lr_scheduler"``, a
+    scheduler as Lightning's ``configure_optimizers`` returns it (alone:
+    stepped once per epoch; or a dict with ``"scheduler"``, ``"interval"``
+    and ``"frequency"``); and ``"warmup"``, optional, as the warmup that
+    drives the optimizer is found by itself.
 
-    ``"optimizer"``
-        The optimizer (required).
-    ``"step"``
-        A callable run after every ``optimizer.step()``: what the training loop
-        does there, e.g. ``lambda: scheduler.step()`` for :class:`WarmupLR` or
-        the attached mode, or a function with the ``dampening()`` block.
-    ``"epoch_step"``
-        A callable run after the last update of every epoch (needs
-        ``updates_per_epoch``), for schedulers stepped once per epoch.
-    ``"lr_scheduler"``
-        A scheduler configured as PyTorch Lightning's ``configure_optimizers``
-        returns it: an LR scheduler (stepped once per epoch, Lightning's default)
-        or a dict with ``"scheduler"``, ``"interval"`` (``"epoch"`` or ``"step"``)
-        and ``"frequency"``.
-    ``"warmup"``
-        The warmup, when it cannot be found from the optimizer (it is found
-        automatically when it is the only one built on the optimizer).
-
-    The loop is ``optimizer.step()``, then the per-update callables, then at
-    the end of each epoch the per-epoch ones. No gradient is computed:
-    parameters keep ``grad=None``, so ``optimizer.step()`` changes nothing but
-    still runs its hooks. The rates are read by a step pre-hook registered
-    after ``build``, which runs after an attached warmup's own hook.
-
-    Warnings of this package (:class:`~pytorch_warmup.WarmupWarning`) issued
-    while building and running become findings, once per place in the code:
-    ``scheduler-after-warmup`` for an LR scheduler built after the warmup,
-    ``warmup-warning`` for the others (a learning rate changed outside
-    ``dampening()``, ...). Other warnings pass through.
+    The loop is ``optimizer.step()`` (parameters keep ``grad=None``: it changes
+    nothing but runs its hooks, where a pre-hook reads each group's rate and
+    the warmup's factor), then the per-update callables, then at the end of
+    each epoch the per-epoch ones. torch's global random generators are left
+    as found. This package's warnings become findings, once per place in the
+    code (``scheduler-after-warmup``, ``warmup-warning``); others pass through.
 
     Args:
-        build: The construction code, called once with ``model``.
+        build: The construction code, called once, with ``model`` or without
+            an argument.
         num_updates: The number of updates (``optimizer.step()`` calls) to run.
         updates_per_epoch: The number of updates per epoch; needed for
             schedulers stepped per epoch and for the ``flat-epochs`` check.
         model: The module whose parameters ``build`` gets (default: a small
-            ``torch.nn.Linear(4, 2)``, two parameter tensors).
+            ``torch.nn.Linear(4, 2)``); not for a ``build`` without argument.
 
     Returns:
         A :class:`SchedulePreview`, its ``warnings`` filled by :func:`check_schedule`.
 
     Raises:
-        TypeError: an argument, or what ``build`` returned, has the wrong type.
+        TypeError: an argument, or what ``build`` returned, has the wrong type,
+            or ``build`` takes more than one argument.
         ValueError: an argument is out of range, ``build`` returned an unknown
             key, or the loop's callables call ``optimizer.step()`` themselves.
 
@@ -398,119 +284,61 @@ def preview(
         >>> def build(model):
         ...     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         ...     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
-        ...     warmup = LinearWarmup(opt, warmup_period=10)
-        ...     def step():
-        ...         with warmup.dampening():
-        ...             cosine.step()
-        ...     return {"optimizer": opt, "step": step}
+        ...     LinearWarmup(opt, warmup_period=10).attach()
+        ...     return {"optimizer": opt, "step": cosine.step}
         >>> result = preview(build, 100)
         >>> [f"{lr:.2e}" for lr in result.lrs[0][:3]]  # 1e-3 * cos. * t/10
         ['1.00e-04', '2.00e-04', '3.00e-04']
         >>> result.factors[0][9], result.warmup, result.warnings
         (1.0, 'LinearWarmup', [])
     """
-    if not callable(build):
-        raise TypeError(f"build must be a callable taking the model, got {_checks.describe(build)}")
     num_updates = _checks.as_int(num_updates, "num_updates", minimum=1)
     if updates_per_epoch is not None:
         updates_per_epoch = _checks.as_int(updates_per_epoch, "updates_per_epoch", minimum=1)
-    if model is None:
-        model = torch.nn.Linear(4, 2)
-    elif not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {_checks.describe(model)}")
+    recording = _preview_run.run(build, num_updates, updates_per_epoch, model)
+    return _result(recording, updates_per_epoch, _name_of(build))
 
-    rows: list[list[float]] = []
-    factor_rows: list[list[float]] = []
-    library: list[tuple[int, str]] = []
-    others: list[warnings.WarningMessage] = []
-    places: set[tuple[str, str, int]] = set()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", WarmupWarning)
-            update = 0
-            seen = 0
 
-            def collect() -> None:
-                nonlocal seen
-                for item in caught[seen:]:
-                    if issubclass(item.category, WarmupWarning):
-                        # Once per place, as the default filter would (but also when an
-                        # earlier run in this process has already shown it).
-                        text = str(item.message)
-                        where = (_warning_code(text), item.filename, item.lineno)
-                        if where not in places:
-                            places.add(where)
-                            library.append((update, text))
-                    else:
-                        others.append(item)
-                seen = len(caught)
+def _name_of(build: Callable[..., Any]) -> str:
+    """``module:function`` for a function, else its type's name."""
+    module = getattr(build, "__module__", None)
+    qualname = getattr(build, "__qualname__", None)
+    if module and qualname:
+        return f"{module}:{qualname}"
+    return type(build).__name__
 
-            try:
-                plan = _plan(build(model), updates_per_epoch)
-            finally:
-                collect()
-            optimizer, warmup = plan.optimizer, plan.warmup
 
-            def record(opt: Optimizer, args: Any, kwargs: Any) -> None:
-                rows.append([_as_float(group["lr"]) for group in opt.param_groups])
-                if warmup is not None:
-                    step = warmup.last_step
-                    factor_rows.append(
-                        [warmup.warmup_factor(step, **p) for p in warmup.warmup_params]
-                    )
-
-            handle = optimizer.register_step_pre_hook(record)
-            try:
-                for update in range(1, num_updates + 1):
-                    optimizer.step()
-                    for step_fn, every in plan.per_update:
-                        if update % every == 0:
-                            step_fn()
-                    if updates_per_epoch is not None and update % updates_per_epoch == 0:
-                        epoch = update // updates_per_epoch
-                        for step_fn, every in plan.per_epoch:
-                            if epoch % every == 0:
-                                step_fn()
-                    if len(rows) != update:
-                        raise ValueError(
-                            f"optimizer.step() ran {len(rows)} times in {update} updates: the "
-                            "callables returned by build must not call optimizer.step() themselves"
-                        )
-                    collect()
-            finally:
-                handle.remove()
-                collect()
-    finally:
-        for item in others:  # outside the recording block, so they reach the caller
-            warnings.warn_explicit(
-                item.message, item.category, item.filename, item.lineno, source=item.source
-            )
-
+def _result(
+    recording: _preview_run.Recording, updates_per_epoch: int | None, name: str
+) -> SchedulePreview:
+    """The preview of a run: its trajectory, the warmup's periods, and the findings."""
+    rows, warmup = recording.rows, recording.plan.warmup
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise ValueError(
             f"the number of param groups changed during the preview ({sorted(widths)})"
         )
     lrs = [list(column) for column in zip(*rows, strict=True)]
-    factors = None
-    periods = None
+    factors = periods = None
+    effective = False
     if warmup is not None:
-        factors = [list(column) for column in zip(*factor_rows, strict=True)]
-        if len(factors) != len(lrs):
+        factors = [list(column) for column in zip(*recording.factor_rows, strict=True)]
+        if len(factors) != len(lrs):  # a group the warmup does not know: no factors to show
             factors = None
-        periods = [_effective_period(warmup, p) for p in warmup.warmup_params]
+        spans = [_warmup_span(warmup, p) for p in warmup.warmup_params]
+        periods = [period for period, _ in spans]
+        effective = any(is_effective for _, is_effective in spans)
     found = check_schedule(
         lrs,
         factors=factors,
         warmup_periods=periods,
         updates_per_epoch=updates_per_epoch,
         warmup=type(warmup).__name__ if warmup is not None else None,
-        lightning_epoch=plan.lightning_epoch,
+        lightning_epoch=recording.plan.lightning_epoch,
     )
-    for at, message in library:
-        code = _warning_code(message)
+    for at, message in recording.library:
         where = "while building" if at == 0 else f"update {at}"
-        found.append(ScheduleWarning(code, at, f"{where}: {message}"))
+        found.append(ScheduleWarning(_preview_run.warning_code(message), at, f"{where}: {message}"))
     found.sort(key=lambda w: w.update)
     return SchedulePreview(
         lrs=lrs,
@@ -519,10 +347,52 @@ def preview(
         warmup_periods=periods,
         updates_per_epoch=updates_per_epoch,
         warnings=found,
+        name=name,
+        period_is_effective=effective,
     )
 
 
-# -- the checks -----------------------------------------------------------------------
+def _warmup_span(warmup: BaseWarmup, params: Mapping[str, Any]) -> tuple[float, bool]:
+    r"""How long the warmup lasts, stepped per update, and whether that is an effective period.
+
+    The update :math:`\tau` where the factor reaches 1 when it gets there
+    within :data:`_SHARP_END` effective periods, else the effective period
+    :math:`\sum_t (1-\omega_t)` (summed up to :data:`_PERIOD_CAP` terms).
+    """
+    total = 0.0
+    for step in range(_PERIOD_CAP):
+        omega = warmup.warmup_factor(step, **params)
+        if omega >= 1.0:
+            if step + 1 <= _SHARP_END * total + 2.0:
+                return float(step + 1), False
+            break
+        total += 1.0 - omega
+    return total, True
+
+
+# -- the checks -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The trajectory of one param group, as the checks see it."""
+
+    lr: list[float]
+    omega: list[float] | None = None
+    period: float | None = None
+    label: str = ""  # " of param group g" when there are several
+    warmup: str = "the warmup"
+    updates_per_epoch: int | None = None
+    lightning_epoch: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.lr)
+
+    @functools.cached_property
+    def peak(self) -> int:
+        """The index where the initial rise ends: the first maximum of the non-decreasing start."""
+        return _first_peak(self.lr)
 
 
 def _rises(a: float, b: float) -> bool:
@@ -530,8 +400,216 @@ def _rises(a: float, b: float) -> bool:
     return b > a + _RISE * abs(a)
 
 
-def _group_label(g: int, groups: int) -> str:
-    return f" of param group {g}" if groups > 1 else ""
+def _first_peak(lr: Sequence[float]) -> int:
+    """The index where the initial rise ends: the first maximum of the non-decreasing start."""
+    stop = 1
+    while stop < len(lr) and lr[stop] >= lr[stop - 1]:
+        stop += 1
+    return max(range(stop), key=lambda i: (lr[i], -i))
+
+
+def _zero_first_update(g: _Group) -> ScheduleWarning | None:
+    """``zero-first-update``: the first update uses rate 0, so it changes nothing.
+
+    The classic cause is a hand-made warmup ``t / N`` that starts at 0. (A group
+    frozen at 0 for the whole run is left out by :func:`check_schedule`.)
+    """
+    if g.lr[0] != 0.0:
+        return None
+    return ScheduleWarning(
+        "zero-first-update",
+        1,
+        f"update 1: the first update{g.label} uses learning rate 0.0; start the warmup "
+        "above 0 ((t + 1) / N)",
+    )
+
+
+def _never_advances(g: _Group) -> ScheduleWarning | None:
+    r"""``warmup-never-advances``: the factor stays at its first value :math:`\omega_1 < 1`.
+
+    Every warmup of this package rises from :math:`\omega_1`, so a factor that
+    never moves over the previewed updates belongs to a warmup that is never
+    stepped: ``warmup.dampening()`` called without ``with``, or a loop that
+    never steps it.
+    """
+    omega = g.omega
+    if omega is None or g.n < 2 or omega[0] >= 1.0 or any(w != omega[0] for w in omega):
+        return None
+    return ScheduleWarning(
+        "warmup-never-advances",
+        1,
+        f"updates 1-{g.n}: the warmup factor{g.label} stays at its first value "
+        f"{omega[0]:.4g} for all {g.n} updates: {g.warmup} never advances; step it after "
+        "every optimizer.step() (a bare warmup.dampening() call does nothing: write 'with "
+        "warmup.dampening():' around the LR schedulers' step), or use WarmupLR or attach()",
+    )
+
+
+def _flat_epochs(g: _Group) -> ScheduleWarning | None:
+    r"""``flat-epochs``: the warmup stays flat for a whole epoch while it still rises.
+
+    With ``updates_per_epoch`` known, looks inside the warmup (:math:`\omega_t < 1`,
+    or before the first peak of the rate when the factors are not known) for
+    ``updates_per_epoch`` equal values in a row: the warmup is stepped once
+    per epoch.
+    """
+    k = g.updates_per_epoch
+    if k is None or k < 2:
+        return None
+    values = g.omega if g.omega is not None else g.lr
+    limit = g.peak
+    if g.omega is not None:
+        limit = next((i for i, w in enumerate(g.omega) if w == 1.0), g.n)
+    start = 0
+    while start < limit:
+        stop = start + 1
+        while stop < limit and values[stop] == values[start]:
+            stop += 1
+        if stop - start >= k:
+            break
+        start = stop
+    else:
+        return None
+    what = (
+        f"the warmup factor{g.label} stays at {values[start]:.4g}"
+        if g.omega is not None
+        else f"the learning rate{g.label} stays at {values[start]:.6g}"
+    )
+    hint = (
+        "the lr_scheduler has interval 'epoch' (Lightning's default): set 'interval': 'step'"
+        if g.lightning_epoch
+        else "step the warmup after every optimizer.step() (a period in epochs is "
+        "warmup_epochs=E, steps_per_epoch=K, still stepped per update)"
+    )
+    return ScheduleWarning(
+        "flat-epochs",
+        start + 1,
+        f"updates {start + 1}-{stop}: {what} for a whole epoch ({stop - start} updates) "
+        f"while the warmup is still rising: {hint}",
+    )
+
+
+def _jump_at_warmup_end(g: _Group) -> ScheduleWarning | None:
+    r"""``jump-at-warmup-end``: the rate leaps where the warmup ends.
+
+    Where the warmup ends (the first update with :math:`\omega_t = 1`, and the
+    first peak of the rate), the rate rises by more than :data:`JUMP` in one
+    update and by more than twice the rise just before: the warmup ended below
+    the rate that follows (a ``SequentialLR`` milestone before the ramp's end).
+    """
+    lr = g.lr
+    ends = {g.peak}
+    if g.omega is not None:
+        ends.add(next((i for i, w in enumerate(g.omega) if w == 1.0), g.peak))
+    for end in sorted(ends):
+        if end < 2 or lr[end - 2] <= 0.0 or lr[end - 1] <= 0.0:
+            continue
+        rise = lr[end] / lr[end - 1] - 1.0
+        before = lr[end - 1] / lr[end - 2] - 1.0
+        if rise > JUMP and rise > 2.0 * max(before, 0.0):
+            return ScheduleWarning(
+                "jump-at-warmup-end",
+                end + 1,
+                f"update {end + 1}: the learning rate{g.label} jumps by {rise:.1%} at the end "
+                f"of the warmup ({lr[end - 1]:.6g} -> {lr[end]:.6g}; the update before rose "
+                f"by {before:.1%}): the warmup ends below the rate that follows",
+            )
+    return None
+
+
+def _warmup_longer_than_training(g: _Group) -> ScheduleWarning | None:
+    """``warmup-longer-than-training``: the warmup period exceeds the number of updates."""
+    if g.period is None or g.period <= g.n:
+        return None
+    last = f", the last update uses omega = {g.omega[-1]:.4g}" if g.omega is not None else ""
+    return ScheduleWarning(
+        "warmup-longer-than-training",
+        g.n,
+        f"update {g.n}: {g.warmup}{g.label} has a warmup period of {g.period:g} updates, "
+        f"longer than the {g.n} updates of the training{last}: the rate never reaches the "
+        "schedule's own value",
+    )
+
+
+def _decay_ended(g: _Group) -> ScheduleWarning | None:
+    r"""``decay-ended``: the decay after the peak ends before the training does.
+
+    Looks at the schedulers' own rate (the rate divided by :math:`\omega_t`
+    when the factors are known, so that a warmup still rising after a
+    scheduler's first step is no turn back up): after its peak it reaches 0
+    before the last update and stays there, or falls and then rises again
+    smoothly over two updates or more (a cosine whose ``T_max`` is shorter
+    than the training; a warm restart, which jumps back in one update, does
+    not count).
+    """
+    lr = g.lr
+    if g.omega is not None and all(w > 0.0 for w in g.omega):
+        lr = [v / w for v, w in zip(lr, g.omega, strict=True)]
+    n, peak = len(lr), _first_peak(lr)
+    zero = 1e-12 * lr[peak]
+    if zero <= 0.0:
+        return None
+    fell = False
+    for i in range(peak + 1, n):
+        fell = fell or lr[i] < lr[i - 1]
+        if fell and lr[i] <= zero and all(v <= zero for v in lr[i:]):
+            span = f"update {i + 1}" if i == n - 1 else f"updates {i + 1}-{n}"
+            what = (
+                f"reaches 0 before the training ends: {span} ({n - i} of {n}) use learning rate 0.0"
+            )
+            return _decay_warning(g, i + 1, what, n)
+        if fell and i + 1 < n and _rises(lr[i - 1], lr[i]) and _rises(lr[i], lr[i + 1]):
+            what = (
+                f"ends before the training and turns back up (down to {lr[i - 1]:.6g} at "
+                f"update {i}, {lr[-1]:.6g} at update {n})"
+            )
+            return _decay_warning(g, i, what, n)
+    return None
+
+
+def _decay_warning(g: _Group, update: int, what: str, n: int) -> ScheduleWarning:
+    return ScheduleWarning(
+        "decay-ended",
+        update,
+        f"update {update}: the decay{g.label} {what}; make the decay span all {n} updates "
+        "(T_max / total_iters / num_training_steps)",
+    )
+
+
+def _still_rising(g: _Group) -> ScheduleWarning | None:
+    """``still-rising``: the rate still rises at the end of the training.
+
+    Reported when the last update rises, and the rate rose by more than
+    :data:`STILL_RISING` of its last value over the last tenth of the updates:
+    the warmup (or a cycle) is longer than the training. A warmup that only
+    approaches 1 by rounding-level steps has settled and is not reported.
+    """
+    lr, n = g.lr, g.n
+    if n < 2 or not _rises(lr[-2], lr[-1]):
+        return None
+    window = max(1, n // 10)
+    low = min(lr[n - 1 - window :])
+    if lr[-1] - low <= STILL_RISING * lr[-1]:
+        return None
+    return ScheduleWarning(
+        "still-rising",
+        n,
+        f"update {n}: the learning rate{g.label} is still rising at the last update, by "
+        f"{(lr[-1] - low) / low:.2%} over the last {window} updates ({low:.6g} -> "
+        f"{lr[-1]:.6g}): the warmup (or a cycle) is longer than the training",
+    )
+
+
+def _check_group(g: _Group) -> list[ScheduleWarning]:
+    """The checks on one group; a check that another finding explains is left out."""
+    never = _never_advances(g)
+    flat = None if never else _flat_epochs(g)
+    jump = None if never or flat else _jump_at_warmup_end(g)
+    longer = _warmup_longer_than_training(g)
+    decay = _decay_ended(g)
+    rising = None if never or longer or decay else _still_rising(g)
+    found = (_zero_first_update(g), never, flat, jump, longer, decay, rising)
+    return [w for w in found if w is not None]
 
 
 def check_schedule(
@@ -545,29 +623,12 @@ def check_schedule(
 ) -> list[ScheduleWarning]:
     r"""Look for the common mistakes in a learning-rate trajectory.
 
-    The checks, each reported at most once per param group:
-
-    ``zero-first-update``
-        The first update uses rate 0 (a hand-made warmup ``t / N`` that starts at 0).
-    ``jump-at-warmup-end``
-        Where the warmup ends (the first update with :math:`\omega_t = 1`, or
-        the first peak of the rate), the rate rises by more than :data:`JUMP`
-        in one update, and by more than twice the rise just before.
-    ``warmup-longer-than-training``
-        The warmup period exceeds the number of updates.
-    ``still-rising``
-        The rate still rises at the last update (not reported when one of the
-        two checks above or below already explains it).
-    ``flat-epochs``
-        While the warmup is still rising, the rate (or :math:`\omega_t`) stays
-        the same for a whole epoch of ``updates_per_epoch`` updates: the warmup
-        is stepped once per epoch.
-    ``decay-ended``
-        After its peak, the schedulers' rate (the rate divided by
-        :math:`\omega_t` when the factors are known) falls to 0 before the last
-        update, or falls and then rises again smoothly over two updates or more
-        (a cosine whose ``T_max`` is shorter than the training; a warm restart,
-        which jumps back in one update, does not count).
+    Runs the checks of :data:`CHECKS` on each param group, each reported at
+    most once per group; a finding that another one explains is left out (a
+    warmup that never advances is not also flat for epochs, a warmup longer
+    than the training not also still rising). A param group frozen at rate 0
+    for the whole run is not checked; when every group is, that is reported as
+    ``zero-first-update``.
 
     Args:
         lrs: The rate of each update, for one param group (a list of floats)
@@ -594,122 +655,53 @@ def check_schedule(
         >>> print(check_schedule(lrs)[0])
         update 1: the first update uses learning rate 0.0; start the warmup above 0 ((t + 1) / N)
     """
-    groups = _as_groups(lrs)
-    n = len(groups[0])
-    if updates_per_epoch is not None:
-        updates_per_epoch = _checks.as_int(updates_per_epoch, "updates_per_epoch", minimum=1)
-    omegas = _as_groups(factors, "factors") if factors is not None else None
-    if omegas is not None and (len(omegas) != len(groups) or len(omegas[0]) != n):
-        raise ValueError("factors must have the same layout as lrs")
-    if warmup_periods is not None and len(warmup_periods) != len(groups):
-        raise ValueError("warmup_periods must have one entry per param group")
-    name = warmup or "the warmup"
-    found: list[ScheduleWarning] = []
-    for g, lr in enumerate(groups):
-        label = _group_label(g, len(groups))
-        omega = omegas[g] if omegas is not None else None
-        period = warmup_periods[g] if warmup_periods is not None else None
-        peak = _first_peak(lr)
-        explained = False
-
-        if lr[0] == 0.0:
-            found.append(
-                ScheduleWarning(
-                    "zero-first-update",
-                    1,
-                    f"update 1: the first update{label} uses learning rate 0.0; start the "
-                    "warmup above 0 ((t + 1) / N)",
-                ),
+    groups = _groups(lrs, factors, warmup_periods, updates_per_epoch, warmup, lightning_epoch)
+    live = [g for g in groups if any(v != 0.0 for v in g.lr)]
+    if not live:
+        n = groups[0].n
+        return [
+            ScheduleWarning(
+                "zero-first-update",
+                1,
+                f"update 1: every update uses learning rate 0.0 ({n} of {n}, every param "
+                "group): nothing is trained",
             )
-
-        flat = _flat_epoch(lr, omega, peak, updates_per_epoch)
-        if flat is not None:
-            start, stop, value = flat
-            what = (
-                f"the warmup factor{label} stays at {value:.4g}"
-                if omega is not None
-                else f"the learning rate{label} stays at {value:.6g}"
-            )
-            hint = (
-                "the lr_scheduler has interval 'epoch' (Lightning's default): set "
-                "'interval': 'step'"
-                if lightning_epoch
-                else "step the warmup after every optimizer.step() (a period in epochs is "
-                "warmup_epochs=E, steps_per_epoch=K, still stepped per update)"
-            )
-            found.append(
-                ScheduleWarning(
-                    "flat-epochs",
-                    start + 1,
-                    f"updates {start + 1}-{stop}: {what} for a whole epoch "
-                    f"({stop - start} updates) while the warmup is still rising: {hint}",
-                )
-            )
-
-        ends = set() if flat is not None else {peak}
-        if omega is not None and flat is None:
-            ends.add(next((i for i in range(n) if omega[i] == 1.0), peak))
-        for end in sorted(ends):
-            if end < 2 or lr[end - 2] <= 0.0 or lr[end - 1] <= 0.0:
-                continue
-            rise = lr[end] / lr[end - 1] - 1.0
-            before = lr[end - 1] / lr[end - 2] - 1.0
-            if rise > JUMP and rise > 2.0 * max(before, 0.0):
-                found.append(
-                    ScheduleWarning(
-                        "jump-at-warmup-end",
-                        end + 1,
-                        f"update {end + 1}: the learning rate{label} jumps by {rise:.1%} at the "
-                        f"end of the warmup ({lr[end - 1]:.6g} -> {lr[end]:.6g}; the update "
-                        f"before rose by {before:.1%}): the warmup ends below the rate that "
-                        "follows",
-                    )
-                )
-                break
-
-        if period is not None and period > n:
-            explained = True
-            last = f", the last update uses omega = {omega[-1]:.4g}" if omega is not None else ""
-            found.append(
-                ScheduleWarning(
-                    "warmup-longer-than-training",
-                    n,
-                    f"update {n}: {name}{label} has a warmup period of {period:g} updates, "
-                    f"longer than the {n} updates of the training{last}: the rate never "
-                    "reaches the schedule's own value",
-                )
-            )
-
-        # The decay is the schedulers' own: with a known warmup, look at lr / omega, so
-        # that a warmup still rising after a scheduler's first step is not a turn back up.
-        plain = lr
-        if omega is not None and all(w > 0.0 for w in omega):
-            plain = [v / w for v, w in zip(lr, omega, strict=True)]
-        ended = _decay_end(plain, _first_peak(plain))
-        if ended is not None:
-            explained = True
-            found.append(ScheduleWarning("decay-ended", ended[0], ended[1].format(label=label)))
-
-        if n >= 2 and _rises(lr[-2], lr[-1]) and not explained:
-            found.append(
-                ScheduleWarning(
-                    "still-rising",
-                    n,
-                    f"update {n}: the learning rate{label} is still rising at the last update "
-                    f"({lr[-2]:.6g} -> {lr[-1]:.6g}): the warmup (or a cycle) is longer than the "
-                    "training",
-                )
-            )
+        ]
+    found = [w for g in live for w in _check_group(g)]
     found.sort(key=lambda w: w.update)
     return found
 
 
-def _first_peak(lr: Sequence[float]) -> int:
-    """The index where the initial rise ends: the first maximum of the non-decreasing start."""
-    stop = 1
-    while stop < len(lr) and lr[stop] >= lr[stop - 1]:
-        stop += 1
-    return max(range(stop), key=lambda i: (lr[i], -i))
+def _groups(
+    lrs: Sequence[float] | Sequence[Sequence[float]],
+    factors: Sequence[Sequence[float]] | None,
+    warmup_periods: Sequence[float | None] | None,
+    updates_per_epoch: int | None,
+    warmup: str | None,
+    lightning_epoch: bool,
+) -> list[_Group]:
+    """The arguments of :func:`check_schedule`, checked, as one :class:`_Group` per group."""
+    rates = _as_groups(lrs)
+    n = len(rates[0])
+    if updates_per_epoch is not None:
+        updates_per_epoch = _checks.as_int(updates_per_epoch, "updates_per_epoch", minimum=1)
+    omegas = _as_groups(factors, "factors") if factors is not None else None
+    if omegas is not None and (len(omegas) != len(rates) or len(omegas[0]) != n):
+        raise ValueError("factors must have the same layout as lrs")
+    if warmup_periods is not None and len(warmup_periods) != len(rates):
+        raise ValueError("warmup_periods must have one entry per param group")
+    return [
+        _Group(
+            lr=lr,
+            omega=omegas[g] if omegas is not None else None,
+            period=warmup_periods[g] if warmup_periods is not None else None,
+            label=f" of param group {g}" if len(rates) > 1 else "",
+            warmup=warmup or "the warmup",
+            updates_per_epoch=updates_per_epoch,
+            lightning_epoch=lightning_epoch,
+        )
+        for g, lr in enumerate(rates)
+    ]
 
 
 def _as_groups(
@@ -736,342 +728,3 @@ def _as_groups(
     if len(out[0]) == 0 or any(len(r) != len(out[0]) for r in out):
         raise ValueError(f"{name} must hold lists of one and the same positive length")
     return out
-
-
-def _flat_epoch(
-    lr: Sequence[float], omega: Sequence[float] | None, peak: int, k: int | None
-) -> tuple[int, int, float] | None:
-    """The first whole epoch of equal rates (or factors) in the warmup: ``(start, stop, value)``."""
-    if k is None or k < 2:
-        return None
-    values = omega if omega is not None else lr
-    # Inside the warmup: omega below 1, or (without factors) before the first peak.
-    limit = (
-        next((i for i in range(len(values)) if values[i] == 1.0), len(values))
-        if omega is not None
-        else peak
-    )
-    start = 0
-    while start < limit:
-        stop = start + 1
-        while stop < limit and values[stop] == values[start]:
-            stop += 1
-        if stop - start >= k:
-            return start, stop, values[start]
-        start = stop
-    return None
-
-
-def _decay_end(lr: Sequence[float], peak: int) -> tuple[int, str] | None:
-    """Where the decay after the peak ends too early: ``(update, message template)``."""
-    n = len(lr)
-    top = lr[peak]
-    if top <= 0.0:
-        return None
-    fell = False
-    for i in range(peak + 1, n):
-        if lr[i] < lr[i - 1]:
-            fell = True
-        if lr[i] <= 1e-12 * top and fell and all(v <= 1e-12 * top for v in lr[i:]):
-            span = f"update {i + 1}" if i == n - 1 else f"updates {i + 1}-{n}"
-            return (
-                i + 1,
-                f"update {i + 1}: the decay{{label}} reaches 0 before the training ends: "
-                f"{span} ({n - i} of {n}) use learning rate 0.0; make the decay span "
-                f"all {n} updates (T_max / total_iters / num_training_steps)",
-            )
-        if fell and i + 1 < n and _rises(lr[i - 1], lr[i]) and _rises(lr[i], lr[i + 1]):
-            low = lr[i - 1]
-            return (
-                i,
-                f"update {i}: the decay{{label}} ends before the training and turns back up "
-                f"(down to {low:.6g} at update {i}, {lr[-1]:.6g} at update {n}); make the "
-                f"decay span all {n} updates (T_max / total_iters / num_training_steps)",
-            )
-    return None
-
-
-# -- for the command line -------------------------------------------------------------
-
-
-def load_build(spec: str) -> Callable[[torch.nn.Module], Any]:
-    """The function named by ``"module:function"`` (or ``"path/to/file.py:function"``).
-
-    A module name is imported with the current directory first on
-    ``sys.path``, as ``python -m`` does; a path ending in ``.py`` is loaded
-    from that file.
-
-    Args:
-        spec: ``MODULE:FUNCTION``; ``FUNCTION`` may be dotted (``Class.method``).
-
-    Returns:
-        The callable.
-
-    Raises:
-        ValueError: the spec is malformed, the module cannot be imported, or it
-            has no such callable (one line naming what is wrong).
-    """
-    module_name, sep, attr = spec.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"expected MODULE:FUNCTION (e.g. my_training:build), got {spec!r}")
-    try:
-        if module_name.endswith(".py"):
-            path = Path(module_name)
-            if not path.is_file():
-                raise ValueError(f"{spec!r}: no such file {module_name!r}")
-            loader_spec = importlib.util.spec_from_file_location(path.stem, path)
-            if loader_spec is None or loader_spec.loader is None:
-                raise ValueError(f"{spec!r}: cannot load {module_name!r}")
-            module = importlib.util.module_from_spec(loader_spec)
-            loader_spec.loader.exec_module(module)
-        else:
-            added = "" not in sys.path and os.getcwd() not in sys.path
-            if added:
-                sys.path.insert(0, os.getcwd())
-            try:
-                module = importlib.import_module(module_name)
-            finally:
-                if added:
-                    sys.path.remove(os.getcwd())
-    except ValueError:
-        raise
-    except Exception as e:  # the user's module failed to import: say why in one line
-        raise ValueError(
-            f"cannot import {module_name!r}: {type(e).__name__}: {_first_line(e)}"
-        ) from None
-    target: Any = module
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"{module_name!r} has no attribute {attr!r}")
-        target = getattr(target, part)
-    if not callable(target):
-        raise ValueError(f"{spec!r} is not callable: {_checks.describe(target)}")
-    return target  # type: ignore[no-any-return]
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else "(no message)"
-
-
-SCHEDULERS: tuple[str, ...] = ("cosine", "linear", "constant", "step")
-"""The LR schedulers that :func:`composition` builds."""
-
-WARMUPS: tuple[str, ...] = (
-    "untuned-linear",
-    "untuned-exponential",
-    "radam",
-    "linear",
-    "exponential",
-)
-"""The warmups that :func:`composition` builds."""
-
-
-def composition(
-    scheduler: str,
-    total_steps: int,
-    warmup: str = "untuned-linear",
-    *,
-    warmup_period: int | None = None,
-    beta2: float = 0.999,
-    lr: float = 1.0,
-) -> Callable[[torch.nn.Module], Any]:
-    r"""A ``build`` function for :func:`preview`: a torch LR scheduler under a warmup.
-
-    AdamW with ``lr`` and ``betas=(0.9, beta2)``, one of these schedulers over
-    ``total_steps`` updates, and the warmup applied with :class:`WarmupLR`:
-
-    * ``"cosine"``: ``CosineAnnealingLR(T_max=total_steps)``;
-    * ``"linear"``: ``LinearLR`` from 1 to 0 over ``total_steps``;
-    * ``"constant"``: no scheduler;
-    * ``"step"``: ``MultiStepLR``, times 0.1 at 50 % and 75 % of ``total_steps``.
-
-    Args:
-        scheduler: One of :data:`SCHEDULERS`.
-        total_steps: The number of updates of the training.
-        warmup: One of :data:`WARMUPS`.
-        warmup_period: The period :math:`\tau` of ``"linear"`` and
-            ``"exponential"`` (required there, refused for the others).
-        beta2: Adam's :math:`\beta_2` (sets the untuned and RAdam periods).
-        lr: The peak learning rate.
-
-    Returns:
-        The build function.
-
-    Raises:
-        ValueError: an unknown name, or a period missing or given where it
-            has no meaning.
-    """
-    if scheduler not in SCHEDULERS:
-        raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {scheduler!r}")
-    if warmup not in WARMUPS:
-        raise ValueError(f"warmup must be one of {', '.join(WARMUPS)}, got {warmup!r}")
-    total_steps = _checks.as_int(total_steps, "total_steps", minimum=1)
-    tuned = warmup in ("linear", "exponential")
-    if tuned and warmup_period is None:
-        raise ValueError(f"the {warmup} warmup needs a warmup period")
-    if not tuned and warmup_period is not None:
-        raise ValueError(
-            f"the {warmup} warmup takes its period from beta2; a warmup period is only for "
-            "the linear and exponential warmups"
-        )
-    if warmup_period is not None:
-        warmup_period = _checks.as_int(warmup_period, "warmup_period", minimum=1)
-
-    def build(model: torch.nn.Module) -> dict[str, Any]:
-        from torch.optim import lr_scheduler as schedulers
-
-        from . import radam, untuned
-        from .base import ExponentialWarmup, LinearWarmup
-
-        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, beta2))
-        inner: list[Any] = []
-        if scheduler == "cosine":
-            inner.append(schedulers.CosineAnnealingLR(optimizer, T_max=total_steps))
-        elif scheduler == "linear":
-            inner.append(
-                schedulers.LinearLR(
-                    optimizer, start_factor=1.0, end_factor=0.0, total_iters=total_steps
-                )
-            )
-        elif scheduler == "step":
-            milestones = sorted({max(1, total_steps // 2), max(1, 3 * total_steps // 4)})
-            inner.append(schedulers.MultiStepLR(optimizer, milestones=milestones, gamma=0.1))
-        made: BaseWarmup
-        if warmup == "untuned-linear":
-            made = untuned.UntunedLinearWarmup(optimizer)
-        elif warmup == "untuned-exponential":
-            made = untuned.UntunedExponentialWarmup(optimizer)
-        elif warmup == "radam":
-            made = radam.RAdamWarmup(optimizer)
-        elif warmup == "linear":
-            made = LinearWarmup(optimizer, warmup_period=warmup_period)
-        else:
-            made = ExponentialWarmup(optimizer, warmup_period=warmup_period)
-        return {"optimizer": optimizer, "step": WarmupLR(inner, made).step, "warmup": made}
-
-    return build
-
-
-def format_report(result: SchedulePreview, name: str) -> str:
-    """A few lines about a preview: what ran, a few learning rates, the findings.
-
-    Args:
-        result: The preview.
-        name: What was previewed, for the first line.
-
-    Returns:
-        The text, one finding per line, each starting with ``warning:``.
-    """
-    n = result.num_updates
-    groups = len(result.lrs)
-    head = f"{name}: {n} updates, {groups} param group{'s' if groups > 1 else ''}"
-    if result.updates_per_epoch is not None:
-        head += f", {result.updates_per_epoch} updates per epoch"
-    if result.warmup is not None and result.warmup_periods is not None:
-        periods = sorted(set(result.warmup_periods), key=lambda p: -1.0 if p is None else p)
-        shown = ", ".join(f"{p:g}" for p in periods if p is not None)
-        head += f", {result.warmup} (warmup period {shown} updates)"
-    else:
-        head += ", no warmup of this package"
-    lines = [head]
-    marks = {1, n}
-    for period in result.warmup_periods or []:
-        if period is not None and 1 <= round(period) <= n:
-            marks.add(round(period))
-    for g, lrs in enumerate(result.lrs):
-        peak = _first_peak(lrs) + 1
-        points = sorted(marks | {peak})
-        text = ", ".join(f"{t}{' (peak)' if t == peak else ''}: {lrs[t - 1]:.6g}" for t in points)
-        prefix = f"param group {g} " if groups > 1 else ""
-        lines.append(f"{prefix}learning rate at update {text}")
-    if result.warnings:
-        lines += [f"warning: {w.message}" for w in result.warnings]
-    else:
-        lines.append("no finding")
-    return "\n".join(lines)
-
-
-# -- the figure -----------------------------------------------------------------------
-
-
-def _plot(result: SchedulePreview, path: Path, title: str | None) -> None:
-    from matplotlib.figure import Figure
-
-    dpi = 100
-    fig = Figure(figsize=(8.0, 5.0), dpi=dpi, layout="constrained")
-    ax = fig.subplots()
-    t = range(1, result.num_updates + 1)
-    several = len(result.lrs) > 1
-    for g, lrs in enumerate(result.lrs):
-        label = f"param group {g}" if several else "learning rate used"
-        ax.plot(t, lrs, color=f"C{g}", linewidth=1.8, label=label)
-        if result.factors is not None:
-            plain = [
-                lr / w if w > 0 else math.nan for lr, w in zip(lrs, result.factors[g], strict=True)
-            ]
-            ax.plot(
-                t,
-                plain,
-                color=f"C{g}",
-                linewidth=1.0,
-                linestyle=":",
-                label="without the warmup" if g == 0 else None,
-            )
-    if result.warmup_periods is not None:
-        periods = sorted({p for p in result.warmup_periods if p is not None})
-        for i, p in enumerate(periods):
-            ax.axvspan(
-                0,
-                min(p, result.num_updates),
-                color="0.85",
-                alpha=0.5,
-                zorder=0,
-                label=f"{result.warmup} period" if i == 0 else None,
-            )
-    if (
-        result.updates_per_epoch is not None
-        and result.num_updates // result.updates_per_epoch <= 40
-    ):
-        for e in range(result.updates_per_epoch, result.num_updates, result.updates_per_epoch):
-            ax.axvline(e + 0.5, color="0.6", linewidth=0.5, linestyle="--", zorder=0)
-    marked = False
-    for index, w in enumerate(result.warnings):
-        x = max(w.update, 1)
-        ax.axvline(
-            x, color="tab:red", linewidth=1.0, alpha=0.7, label="finding" if not marked else None
-        )
-        ax.annotate(
-            w.code,
-            (x, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(3, -12 - 11 * (index % 3)),
-            textcoords="offset points",
-            color="tab:red",
-            fontsize=8,
-        )
-        marked = True
-    ax.set_xlim(0, result.num_updates + 1)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("update")
-    ax.set_ylabel("learning rate")
-    if title is None:
-        count = len(result.warnings)
-        title = (
-            "no finding"
-            if count == 0
-            else f"{count} finding{'s' if count > 1 else ''}: "
-            + ", ".join(dict.fromkeys(w.code for w in result.warnings))
-        )
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    suffix = path.suffix.lower()
-    metadata: dict[str, Any] | None = None
-    if suffix == ".png":
-        metadata = {"Software": None}
-    elif suffix == ".pdf":
-        metadata = {"Creator": None, "Producer": None, "CreationDate": None}
-    elif suffix == ".svg":
-        metadata = {"Date": None, "Creator": None}
-    fig.savefig(path, dpi=dpi, metadata=metadata)

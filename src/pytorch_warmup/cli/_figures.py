@@ -2,7 +2,9 @@ r"""Figures of the command line, drawn with matplotlib (imported only when calle
 
 Every figure has a fixed size in pixels (``width`` x ``height`` at :data:`DPI`),
 so its files are reproducible and testable; nothing here touches pyplot's
-global state.
+global state. The warmups' colours and labels are those of
+:data:`pytorch_warmup._catalog.WARMUPS`; the preview's figure is in
+:mod:`pytorch_warmup.cli._preview_figure`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DPI", "FIGURE_SIZE", "plot_curves", "plot_periods", "plot_schedules"]
+from .. import _catalog
+
+__all__ = [
+    "DPI",
+    "FIGURE_SIZE",
+    "figure",
+    "plot_curves",
+    "plot_periods",
+    "plot_schedules",
+    "save",
+]
 
 DPI = 100
 """Dots per inch of every figure."""
@@ -20,22 +32,27 @@ DPI = 100
 FIGURE_SIZE = (800, 500)
 """Width and height in pixels of a figure with one panel."""
 
-_STYLES: dict[str, dict[str, Any]] = {
-    "linear": {"color": "tab:blue", "label": "untuned linear"},
-    "exponential": {"color": "tab:orange", "label": "untuned exponential"},
-    "radam": {"color": "tab:green", "label": "RAdam"},
-}
+
+def _style(name: str) -> dict[str, Any]:
+    """The colour and label of a named warmup."""
+    entry = _catalog.WARMUPS[name]
+    return {"color": entry.color, "label": entry.label}
 
 
-def _figure(panels: int = 1) -> Any:
-    """A new figure of ``panels`` side-by-side panels (without pyplot)."""
+def figure(panels: int = 1, height: int | None = None) -> Any:
+    """A new figure for ``panels`` side-by-side panels, ``height`` pixels high (without pyplot).
+
+    The height defaults to that of :data:`FIGURE_SIZE`.
+    """
     from matplotlib.figure import Figure
 
-    width, height = FIGURE_SIZE
-    return Figure(figsize=(width * panels / DPI, height / DPI), dpi=DPI, layout="constrained")
+    width, one = FIGURE_SIZE
+    size = (width * panels / DPI, (height or one) / DPI)
+    return Figure(figsize=size, dpi=DPI, layout="constrained")
 
 
-def _save(fig: Any, path: Path) -> None:
+def save(fig: Any, path: Path) -> None:
+    """Write ``fig`` to ``path``, without a date or a software version in the file."""
     fig.savefig(path, dpi=DPI, metadata=_metadata(path))
 
 
@@ -66,12 +83,12 @@ def plot_schedules(
             factors of each schedule at them (name -> :math:`\omega_t`).
         path: The output file (``.png``, ``.pdf`` or ``.svg``).
     """
-    fig = _figure(len(curves))
+    fig = figure(len(curves))
     axes = fig.subplots(1, len(curves), sharey=True, squeeze=False)[0]
     for ax, (beta2, (t, by_schedule)) in zip(axes, curves.items(), strict=True):
         marker = "o" if len(t) <= 50 else None
         for name, factors in by_schedule.items():
-            ax.plot(t, factors, linewidth=2, marker=marker, markersize=4, **_STYLES[name])
+            ax.plot(t, factors, linewidth=2, marker=marker, markersize=4, **_style(name))
         ax.set_title(rf"$\beta_2 = {beta2!r}$")
         ax.set_xlabel("iteration $t$")
         ax.set_xlim(0, t[-1])
@@ -80,7 +97,7 @@ def plot_schedules(
     axes[0].set_ylabel(r"warmup factor $\omega_t$")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
-    _save(fig, path)
+    save(fig, path)
 
 
 def plot_periods(
@@ -96,13 +113,13 @@ def plot_periods(
         periods: For each schedule, :math:`\mathcal{T}(\omega)` at each :math:`\beta_2`.
         path: The output file (``.png``, ``.pdf`` or ``.svg``).
     """
-    fig = _figure(2)
+    fig = figure(2)
     left, right = fig.subplots(1, 2)
     x = [1.0 - b for b in betas]
     left.plot(x, [1.0 / v for v in x], color="0.5", linestyle=":", label=r"$(1-\beta_2)^{-1}$")
     right.axhline(1.0, color="0.5", linestyle=":", label=r"$(1-\beta_2)^{-1}$")
     for name, values in periods.items():
-        style = {"marker": "o", "markersize": 4, "linewidth": 1.5, **_STYLES[name]}
+        style = {"marker": "o", "markersize": 4, "linewidth": 1.5, **_style(name)}
         left.plot(x, values, **style)
         right.plot(x, [v * e for v, e in zip(values, x, strict=True)], **style)
     left.set_yscale("log")
@@ -113,7 +130,7 @@ def plot_periods(
         ax.set_xlabel(r"$1 - \beta_2$")
         ax.grid(alpha=0.3, which="both")
     right.legend()
-    _save(fig, path)
+    save(fig, path)
 
 
 def _smooth(values: Sequence[float], window: int) -> list[float]:
@@ -155,7 +172,7 @@ def plot_curves(
         points: Configuration name -> (steps, values) drawn as dots joined by
             a dotted line in the curve's colour (e.g. validation losses).
     """
-    fig = _figure()
+    fig = figure()
     ax = fig.subplots()
     colors = {name: f"C{i}" for i, name in enumerate(curves)}
     groups: dict[tuple[float, ...], list[str]] = {}
@@ -175,4 +192,4 @@ def plot_curves(
     ax.set_title(title, fontsize="medium")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    _save(fig, path)
+    save(fig, path)

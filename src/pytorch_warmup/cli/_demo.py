@@ -15,7 +15,9 @@ Every configuration starts from the same initial weights and sees the same
 batches in the same order (both follow the seed), under the same cosine LR
 schedule, so the runs differ only by the warmup. This module needs only torch;
 the progress bars (tqdm) and the plots (matplotlib) are imported lazily by the
-command line.
+``demo`` command (:mod:`pytorch_warmup.cli._cmd_demo`). It is an application of
+the library, not a part of it: it uses only the public warmup classes, through
+the named warmups of :mod:`pytorch_warmup._catalog`.
 """
 
 from __future__ import annotations
@@ -32,10 +34,8 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-from .base import BaseWarmup
-from .cli import format_table
-from .radam import RAdamWarmup
-from .untuned import UntunedExponentialWarmup, UntunedLinearWarmup
+from .. import _catalog
+from ._common import format_table
 
 __all__ = [
     "CONFIGURATIONS",
@@ -49,20 +49,12 @@ __all__ = [
     "train_run",
 ]
 
-CONFIGURATIONS: tuple[str, ...] = (
-    "no warmup",
-    "untuned linear",
-    "untuned exponential",
-    "RAdam warmup",
-    "RAdam optimizer",
-)
-"""The compared configurations, in table order."""
+_WARMUPS: dict[str, _catalog.NamedWarmup] = {w.label: w for w in _catalog.WARMUPS.values()}
+"""The configurations with a warmup, named by their labels, each untuned (from beta2)."""
 
-_WARMUPS: dict[str, Callable[[torch.optim.Optimizer], BaseWarmup]] = {
-    "untuned linear": UntunedLinearWarmup,
-    "untuned exponential": UntunedExponentialWarmup,
-    "RAdam warmup": RAdamWarmup,
-}
+CONFIGURATIONS: tuple[str, ...] = ("no warmup", *_WARMUPS, "RAdam optimizer")
+"""The compared configurations, in table order: no warmup, each named warmup of
+:data:`pytorch_warmup._catalog.WARMUPS`, and :class:`torch.optim.RAdam`."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +270,40 @@ def _optimizer(config: str, model: nn.Module, settings: DemoSettings) -> torch.o
     )
 
 
+def _schedule_step(
+    config: str, optimizer: torch.optim.Optimizer, settings: DemoSettings
+) -> Callable[[], None]:
+    """What follows ``optimizer.step()``: the cosine step, in the warmup's ``dampening()``."""
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=settings.steps, eta_min=settings.lr / 10
+    )
+    named = _WARMUPS.get(config)
+    if named is None:
+        return cosine.step
+    warmup = named.build(optimizer)  # untuned: its period from the optimizer's beta2
+
+    def step() -> None:
+        with warmup.dampening():
+            cosine.step()
+
+    return step
+
+
+def _update(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule_step: Callable[[], None],
+    batch: tuple[Tensor, Tensor],
+) -> float:
+    """One training update (forward, backward, optimizer and schedule steps); the loss."""
+    loss = _loss(model, *batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    schedule_step()
+    return loss.item()
+
+
 def train_run(
     config: str,
     seed: int,
@@ -314,11 +340,7 @@ def train_run(
     torch.manual_seed(seed)
     model = CharTransformer(vocab_size, settings)
     optimizer = _optimizer(config, model, settings)
-    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=settings.steps, eta_min=settings.lr / 10
-    )
-    make_warmup = _WARMUPS.get(config)
-    warmup = make_warmup(optimizer) if make_warmup is not None else None
+    schedule_step = _schedule_step(config, optimizer, settings)
     starts = _starts(len(train), settings.steps, settings.batch_size, settings.context, seed)
     eval_seed = seed + 10_000
     count, size, ctx = settings.eval_batches, settings.batch_size, settings.context
@@ -327,16 +349,7 @@ def train_run(
     result = RunResult(config, seed)
     for step, row in enumerate(starts, start=1):
         result.lrs.append(float(optimizer.param_groups[0]["lr"]))
-        loss = _loss(model, *_batch(train, row, settings.context))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        optimizer.step()
-        if warmup is None:
-            cosine.step()
-        else:
-            with warmup.dampening():
-                cosine.step()
-        value = loss.item()
+        value = _update(model, optimizer, schedule_step, _batch(train, row, ctx))
         result.losses.append(value)
         if step % val_every == 0 or step == settings.steps:
             result.val_steps.append(step)
