@@ -98,7 +98,7 @@ def test_the_old_warmup_names_its_replacement(attached: bool, lr_kind: str) -> N
     assert not old.attached
     old.detach()  # a no-op
     assert old.state_dict() == state  # reads still work
-    for drive in (old.dampen, old.dampening().__enter__, old.attach):
+    for drive in (old.dampen, lambda: old.dampening().__enter__(), old.attach):
         with pytest.raises(RuntimeError, match=r"ExponentialWarmup \(id 0x[0-9a-f]+\) was built"):
             drive()
     assert new.lrs == [pytest.approx(0.1)]

@@ -144,21 +144,43 @@ class _Driver:
 
 
 class Attached(_Driver):
-    """``attach()``: the terms applied in Python around the optimizer's step."""
+    """``attach()``: the terms applied in Python around the optimizer's step.
 
-    __slots__ = ("cells", "floats", "hi", "lo", "own")
+    What can be decided once is decided when attaching (and when the terms
+    change): whether every lr is a float or every lr a tensor of one device
+    and dtype, and whether one factor function serves every group (one warmup,
+    the same parameters, nothing else applied). Then an update during the
+    warmup is one call of that function and one pass over the groups (floats)
+    or three batched torch operations (tensors); any other case takes the
+    general path through :mod:`pytorch_warmup._lr`.
+    """
+
+    __slots__ = ("cells", "fn", "hi", "layout_", "lo", "origin", "own")
 
     def __init__(self, warmup: BaseWarmup) -> None:
         super().__init__(warmup)
         self.cells: _lr.Cells = {}
-        self.floats = _lr.floats(map(_lr.get, warmup.optimizer.param_groups))
         self.own: dict[str, list[Any]] = {}
         self.lo = 0
         self.hi = 0
+        self.layout()
 
     def replan(self) -> None:
         super().replan()
         self.lo = self.hi = 0
+        self.layout()
+
+    def layout(self) -> None:
+        """Decide the path of the updates to come (see the class docstring)."""
+        plan = self.plan
+        term = plan.lr[0]
+        one = len(plan.lr) == 1 and not plan.values and term.index is None
+        self.fn: Callable[[int], float] | None = term.fns[0] if one else None
+        self.origin: int = getattr(term, "origin", 0)
+        lrs = list(map(_lr.get, self.w.optimizer.param_groups))
+        self.layout_ = _lr.Layout(lrs, self.cells)
+        if self.layout_.kind == "tensors":
+            _lr.stores_like(self.w.lrs, lrs)
 
     def make_step(self) -> Callable[..., Any]:
         d = self
@@ -183,12 +205,36 @@ class Attached(_Driver):
                 return out
             w = d.w
             s = w.last_step
-            if type(s) is int and d.lo <= s < d.hi:  # nothing applies: count the update
+            if type(s) is not int:
+                return d.update(optimizer, s, args, kwargs)
+            if d.lo <= s < d.hi:  # nothing applies: count the update
                 out = inner(*args, **kwargs)
-                if not (d.fused and _skipped(optimizer)):
-                    w.last_step = s + 1
-                return out
-            return d.update(optimizer, s, args, kwargs)
+            else:
+                fn = d.fn
+                groups = optimizer.param_groups
+                own = w.lrs
+                if fn is None or s < d.origin or len(groups) != len(own):
+                    return d.update(optimizer, s, args, kwargs)
+                f = fn(s - d.origin)
+                if f == 1.0 or d.layout_.kind != "floats":
+                    return d.update(optimizer, s, args, kwargs, f)
+                i = 0
+                for group in groups:  # one pass: keep the rate, apply the factor
+                    lr = own[i] = group["lr"]
+                    group["lr"] = lr * f
+                    i += 1
+                d.inside = True
+                try:
+                    out = inner(*args, **kwargs)
+                finally:
+                    i = 0
+                    for lr in own:
+                        groups[i]["lr"] = lr
+                        i += 1
+                    d.inside = False
+            if not (d.fused and _skipped(optimizer)):
+                w.last_step = s + 1
+            return out
 
         return step
 
@@ -199,8 +245,27 @@ class Attached(_Driver):
             step = self.w.last_step = 0
         return step
 
-    def update(self, optimizer: Optimizer, s: Any, args: Any, kwargs: Any) -> Any:
-        """One update outside the quiet run: apply, step, put back, count."""
+    def update(self, optimizer: Optimizer, s: Any, args: Any, kwargs: Any, f: float = 1.0) -> Any:
+        """One update outside the quiet run: apply, step, put back, count.
+
+        ``f``: the one factor of every group, when the wrapper has computed it.
+        """
+        layout = self.layout_
+        if f != 1.0 and layout.kind == "tensors":
+            lrs = list(map(_lr.get, optimizer.param_groups))
+            if layout.same(lrs):  # three batched ops: keep, multiply, put back
+                own = self.w.lrs
+                torch._foreach_copy_(own, lrs)
+                layout.scale(f)
+                self.inside = True
+                try:
+                    out = self.inner(*args, **kwargs)
+                finally:
+                    torch._foreach_copy_(lrs, own)
+                    self.inside = False
+                if not (self.fused and _skipped(optimizer)):
+                    self.w.last_step = s + 1
+                return out
         self.begin(optimizer, s)
         try:
             out = self.inner(*args, **kwargs)
@@ -232,14 +297,7 @@ class Attached(_Driver):
             self.w.last_step += 1
 
     def apply(self, groups: list[dict[str, Any]], plan: Plan, s: int, m: list[float]) -> None:
-        own = self.w.lrs
-        if self.floats:  # decided at attach; a tensor set since is multiplied out of place
-            now = list(map(_lr.get, groups))
-            own[:] = now
-            for group, lr, f in zip(groups, now, m, strict=True):
-                group["lr"] = lr * f
-        else:
-            _lr.record(groups, own, m, self.cells)
+        _lr.record(groups, self.w.lrs, m, self.cells)
         for term in plan.values:
             store = self.own.setdefault(term.key, [])
             _lr.record(groups, store, term.factors(s), self.cells, term.key, term.offsets(s))
@@ -247,12 +305,7 @@ class Attached(_Driver):
 
     def put_back(self, groups: list[dict[str, Any]], plan: Plan) -> None:
         self.inside = False
-        own = self.w.lrs
-        if self.floats:
-            for group, lr in zip(groups, own, strict=True):
-                group["lr"] = lr
-        else:
-            _lr.write(groups, own)
+        _lr.write(groups, self.w.lrs)
         for term in plan.values:
             _lr.write(groups, self.own[term.key], term.key)
 

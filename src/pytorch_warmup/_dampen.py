@@ -27,9 +27,11 @@ from __future__ import annotations
 import gc
 import warnings
 import weakref
+from collections.abc import Callable
 from operator import ne
 from typing import TYPE_CHECKING, Any
 
+import torch
 from torch import Tensor
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
@@ -51,10 +53,13 @@ class Dampening:
         "applied",
         "cells",
         "claim",
+        "fn",
         "hooks",
         "in_step",
         "inside",
         "late",
+        "layout",
+        "origin",
         "own",
         "plan",
         "reported",
@@ -66,11 +71,11 @@ class Dampening:
     def __init__(self, warmup: BaseWarmup, claim: Claim) -> None:
         self.warmup = warmup
         self.claim = claim
-        self.plan: Plan = warmup._plan()
         self.cells: _lr.Cells = {}
         self.applied = False
         self.inside = False
         self.own: dict[str, list[Any]] = {"lr": warmup.lrs}
+        self.replan()
         self.written: list[Any] | None = None
         self.hooks: tuple[RemovableHandle, RemovableHandle] | None = None
         self.in_step = False
@@ -84,37 +89,77 @@ class Dampening:
 
     # -- the one step: record what the groups hold, apply a step --------------------
 
-    def apply(self, step: int) -> None:
-        """Record the groups' values as ``own`` and apply the terms of ``step``."""
+    def apply(self, step: int, checked: bool = False) -> None:
+        """Record the groups' values as ``own`` and apply the terms of ``step``.
+
+        ``checked``: the groups have just been checked (a block's exit).
+        """
         w = self.warmup
-        groups = self.groups()
-        plan = self.current_plan()
+        groups = w.optimizer.param_groups if checked else self.groups()
+        if self.plan.source is not w.warmup_params:
+            self.replan()
+        plan = self.plan
+        if plan.lo <= step < plan.hi:  # nothing applies: keep lrs following the schedulers
+            self.record_own(groups, plan)
+            self.applied_at(step, False, None)
+            return
+        fn = self.fn
+        if fn is not None and step >= self.origin:
+            f = fn(step - self.origin)
+            now = list(map(_lr.get, groups))
+            if f != 1.0 and _lr.floats(now):  # during a warmup, float rates: one pass
+                w.lrs[:] = now
+                written = []
+                for group in groups:
+                    group["lr"] = lr = group["lr"] * f
+                    written.append(lr)
+                self.applied_at(step, True, written)
+                return
+            layout = self.layout
+            if f != 1.0 and layout.kind == "tensors" and layout.same(now):  # two batched ops
+                torch._foreach_copy_(w.lrs, now)  # type: ignore[arg-type]
+                layout.scale(f)
+                self.applied_at(step, True, None)
+                return
         m = plan.lr_factors(step)  # fails before anything changes
-        own = self.own
-        own["lr"] = w.lrs
-        if plan.lo <= step < plan.hi or plan.quiet(step, m):
-            _lr.record(groups, w.lrs)
-            for term in plan.values:
-                _lr.record(groups, own.setdefault(term.key, []), key=term.key)
-            self.written = None
-            self.applied = False
+        if plan.quiet(step, m):
+            self.record_own(groups, plan)
+            self.applied_at(step, False, None)
             if plan.hi == INF:
                 self.remove_hooks()
+            return
+        own = self.own
+        written = _lr.record(groups, w.lrs, m, self.cells)
+        for term in plan.values:
+            store = own.setdefault(term.key, [])
+            _lr.record(groups, store, term.factors(step), self.cells, term.key, term.offsets(step))
+        self.applied_at(step, True, written)
+
+    def record_own(self, groups: list[dict[str, Any]], plan: Plan) -> None:
+        """The groups hold their own values (nothing applies): record them."""
+        lrs = self.warmup.lrs
+        now = list(map(_lr.get, groups))
+        if _lr.floats(now):
+            lrs[:] = now
+        elif self.layout.kind == "tensors" and self.layout.same(now):
+            torch._foreach_copy_(lrs, now)  # type: ignore[arg-type]
         else:
-            self.written = _lr.record(groups, w.lrs, m, self.cells)
-            for term in plan.values:
-                store = own.setdefault(term.key, [])
-                _lr.record(
-                    groups, store, term.factors(step), self.cells, term.key, term.offsets(step)
-                )
-            self.applied = True
-            if self.hooks is None:
-                self.add_hooks()
-        w.last_step = step
+            _lr.record(groups, lrs)
+        for term in plan.values:
+            _lr.record(groups, self.own.setdefault(term.key, []), key=term.key)
+
+    def applied_at(self, step: int, applied: bool, written: list[Any] | None) -> None:
+        """Bookkeeping after a step: the state, the registry, the watching hooks."""
+        self.warmup.last_step = step
+        self.applied = applied
+        if written is not None and written.count(None) == len(written):
+            written = None  # tensor rates only: no float to compare
+        self.written = written
         claim = self.claim
-        claim.own = own
-        claim.dampened = self.applied
-        claim.written = {"lr": self.written}
+        claim.dampened = applied
+        claim.written["lr"] = written
+        if applied and self.hooks is None:
+            self.add_hooks()
 
     def current_plan(self) -> Plan:
         """The plan, rebuilt when ``warmup_params`` was replaced by hand."""
@@ -123,7 +168,17 @@ class Dampening:
         return self.plan
 
     def replan(self) -> None:
-        self.plan = self.warmup._plan()
+        self.plan = plan = self.warmup._plan()
+        self.own["lr"] = self.warmup.lrs
+        self.claim.own = self.own
+        term = plan.lr[0]
+        one = len(plan.lr) == 1 and not plan.values and term.index is None
+        self.fn: Callable[[int], float] | None = term.fns[0] if one else None
+        self.origin: int = getattr(term, "origin", 0)
+        lrs = list(map(_lr.get, self.warmup.optimizer.param_groups))
+        self.layout = _lr.Layout(lrs, self.cells)
+        if self.layout.kind == "tensors":
+            _lr.stores_like(self.warmup.lrs, lrs)
 
     def put_back(self) -> None:
         """Make the groups hold ``own`` (leaving APPLIED)."""
@@ -150,12 +205,27 @@ class Dampening:
                 f"{type(self.warmup).__name__}.dampening() is already active: a dampening() "
                 "block cannot be entered again inside itself (it would count the step twice)"
             )
-        groups = self.groups()
+        w = self.warmup
+        groups = w.optimizer.param_groups
+        if len(groups) != len(w.lrs) or self.late is not None:
+            self.groups()
         self.in_step = False  # a block runs between updates
         if self.applied:
-            self.check_written(list(map(_lr.get, groups)))
-            self.check_updates()
-            self.put_back()  # the schedulers see (and chain on) the undampened values
+            now = list(map(_lr.get, groups))
+            floats = _lr.floats(now)
+            if self.written is not None and (not floats or now != self.written):
+                self.check_written(now)  # (a tensor is never compared)
+            if self.updates > 1:
+                self.check_updates()
+            if floats and len(self.own) == 1:
+                i = 0
+                for lr in w.lrs:  # the schedulers see (and chain on) the undampened rates
+                    groups[i]["lr"] = lr
+                    i += 1
+            elif len(self.own) == 1 and self.layout.kind == "tensors" and self.layout.same(now):
+                torch._foreach_copy_(now, w.lrs)  # type: ignore[arg-type]
+            else:
+                self.put_back()
         self.updates = 0
         self.inside = True
 
@@ -164,8 +234,12 @@ class Dampening:
         if not ok:
             self.restore()
             return
+        last = self.warmup.last_step
         try:
-            self.advance(None)
+            if type(last) is not int or last < -1:  # set by hand: say what is wrong
+                last = _checks.last_step(last, "warmup.last_step")
+            checked = self.late is None and len(self.warmup.optimizer.param_groups) == self.plan.n
+            self.apply(last + 1, checked)
         except BaseException:
             self.restore()
             raise
@@ -298,7 +372,7 @@ class Dampening:
         self.updates += 1
         if self.late is not None and self.check_late(optimizer.param_groups):
             return  # the rate it set at construction is part of that report
-        if self.applied and self.written is not None:
+        if self.applied and self.written is not None and "outside" not in self.reported:
             self.check_written(list(map(_lr.get, optimizer.param_groups)))
 
 

@@ -101,6 +101,11 @@ def to_like(value: LR, like: object) -> LR:
     return float(value.item()) if isinstance(value, Tensor) else float(value)
 
 
+def like(value: object, other: Tensor) -> bool:
+    """Whether ``value`` is a tensor of ``other``'s dtype and device."""
+    return isinstance(value, Tensor) and value.dtype == other.dtype and value.device == other.device
+
+
 def write(groups: Groups, values: Sequence[LR], key: str = "lr") -> None:
     """Set each group's value to the matching one: floats replaced, tensors copied into."""
     now = list(map(getter(key), groups))
@@ -233,16 +238,74 @@ def _mul(
     Python buffer (``torch.frombuffer``), so setting the factor is no torch call.
     On other devices the Python number goes to one fused launch.
     """
-    cell_dtype = _CELL_DTYPES.get(dtype)
-    if device.type != "cpu" or cell_dtype is None:
+    cell = _cell(device, dtype, cells)
+    if cell is None:
         torch._foreach_mul_(tensors, factor)
         return
+    cell[0][0] = factor  # rounds to the cell's dtype, as Tensor.fill_ does
+    torch._foreach_mul_(tensors, cell[1])
+
+
+def _cell(device: torch.device, dtype: torch.dtype, cells: Cells) -> tuple[Any, Tensor] | None:
+    """The CPU factor cell for tensors of ``dtype`` on ``device`` (``None``: not on CPU)."""
+    cell_dtype = _CELL_DTYPES.get(dtype)
+    if device.type != "cpu" or cell_dtype is None:
+        return None
     cell = cells.get(cell_dtype)
     if cell is None:
         buffer = array("d" if cell_dtype == torch.float64 else "f", [0.0])
         cell = cells[cell_dtype] = (buffer, torch.frombuffer(buffer, dtype=cell_dtype).view(()))
-    cell[0][0] = factor  # rounds to the cell's dtype, as Tensor.fill_ does
-    torch._foreach_mul_(tensors, cell[1])
+    return cell
+
+
+class Layout:
+    """What the groups' learning rates are, decided once so that a step need not ask.
+
+    ``kind``: ``"floats"`` (every lr a Python float), ``"tensors"`` (every lr a
+    tensor of one device and dtype: one batched op per operation) or
+    ``"general"``. :meth:`same` tells, in C, whether the groups still hold the
+    same tensors; ``targets`` are the distinct ones (a shared tensor is
+    multiplied once).
+    """
+
+    __slots__ = ("cell", "ids", "kind", "targets")
+
+    def __init__(self, lrs: list[Any], cells: Cells) -> None:
+        self.kind = "general"
+        self.ids = list(map(id, lrs))
+        self.targets: list[Tensor] = []
+        self.cell: tuple[Any, Tensor] | None = None
+        if floats(lrs):
+            self.kind = "floats"
+        elif tensors(lrs) and len({(lr.device, lr.dtype) for lr in lrs}) == 1:
+            self.kind = "tensors"
+            seen: set[int] = set()
+            for lr in lrs:
+                if id(lr) not in seen:
+                    seen.add(id(lr))
+                    self.targets.append(lr)
+            self.cell = _cell(lrs[0].device, lrs[0].dtype, cells)
+
+    def same(self, lrs: list[Any]) -> bool:
+        """The groups hold the tensors this layout was made for."""
+        return list(map(id, lrs)) == self.ids
+
+    def scale(self, factor: float) -> None:
+        """``t *= factor`` for the distinct tensors, one batched op."""
+        cell = self.cell
+        if cell is None:
+            torch._foreach_mul_(self.targets, factor)
+        else:
+            cell[0][0] = factor
+            torch._foreach_mul_(self.targets, cell[1])
+
+
+def stores_like(store: list[Any], lrs: list[Any]) -> None:
+    """Make each stored value a tensor like the group's (its value kept), or a float."""
+    store[:] = [
+        v if like(v, lr) or not isinstance(lr, Tensor) else to_like(v, lr)
+        for v, lr in zip(store, lrs, strict=True)
+    ]
 
 
 def cast_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -11,6 +11,7 @@ exactly ``1.0`` from the first step whose exact value rounds to ``1.0``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 _HALF_ULP_BELOW_ONE = 2.0**-54
@@ -25,6 +26,26 @@ def linear_factor(step: int, period: int) -> float:
 def exponential_factor(step: int, period: int) -> float:
     r""":math:`1 - e^{-t/\tau}` at :math:`t = \text{step} + 1`, as ``-expm1(-t/tau)``."""
     return -math.expm1(-(step + 1) / period)
+
+
+def linear_of(period: int) -> Callable[[int], float]:
+    """:func:`linear_factor` with its period bound: one cheap call per step, the same value."""
+
+    def factor(step: int) -> float:
+        t = step + 1
+        return t / period if t < period else 1.0
+
+    return factor
+
+
+def exponential_of(period: int) -> Callable[[int], float]:
+    """:func:`exponential_factor` with its period bound: one cheap call per step."""
+    expm1 = math.expm1
+
+    def factor(step: int) -> float:
+        return -expm1(-(step + 1) / period)
+
+    return factor
 
 
 def untuned_period(beta2: float, scale: int, decimal: str | None = None) -> int:

@@ -40,12 +40,37 @@ __all__ = ["BaseWarmup", "ExponentialWarmup", "LinearWarmup", "WarmupWarning", "
 
 _STATE_KEYS = ("lrs", "warmup_params", "last_step")
 
-_NEAR_MISSES = {
-    "step": "a warmup is not an LR scheduler and has no step()",
-    "get_lr": "a warmup is not an LR scheduler; get_last_lr() gives the rates in force",
-    "last_epoch": "a warmup counts steps in last_step",
-    "base_lrs": "a warmup keeps the undampened rates in lrs",
-}
+
+class _NotAScheduler:
+    """A scheduler's attribute on a warmup: an ``AttributeError`` that says what to do.
+
+    (A descriptor rather than ``__getattr__``, which would slow every attribute
+    access of the step path.) A subclass or an instance may still set it.
+    """
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        try:
+            return instance.__dict__[self.name]
+        except KeyError:
+            pass
+        raise AttributeError(
+            f"{type(instance).__name__} has no {self.name!r}: {self.hint}. Attached "
+            "(warmup.attach()), nothing needs calling: step the optimizer and the LR "
+            "schedulers. Original API: `with warmup.dampening(): scheduler.step()` after "
+            "optimizer.step(). A framework that needs one LR scheduler object: "
+            "WarmupLR(scheduler, warmup)."
+        )
+
+    def __set__(self, instance: object, value: Any) -> None:
+        instance.__dict__[self.name] = value
 
 
 def get_warmup_params(warmup_period: int | Sequence[int], group_count: int) -> list[dict[str, int]]:
@@ -71,15 +96,15 @@ def get_warmup_params(warmup_period: int | Sequence[int], group_count: int) -> l
 class _Dampening:
     """The context manager returned by :meth:`BaseWarmup.dampening`."""
 
-    __slots__ = ("_entered", "_warmup")
+    __slots__ = ("_driver", "_entered")
 
-    def __init__(self, warmup: BaseWarmup) -> None:
-        self._warmup = warmup
+    def __init__(self, driver: Dampening) -> None:
+        self._driver = driver
         self._entered = False
 
     def __enter__(self) -> None:
         self._entered = True
-        self._warmup._dampening_driver("dampening()").enter()
+        self._driver.enter()
 
     def __exit__(
         self,
@@ -87,12 +112,12 @@ class _Dampening:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._warmup._dampening_driver("dampening()").leave(exc_type is None)
+        self._driver.leave(exc_type is None)
 
     def __del__(self) -> None:
         if self._entered:
             return
-        w = self._warmup
+        w = self._driver.warmup
         try:
             warnings.warn(
                 f"{type(w).__name__}.dampening() was called without `with`: it returns a "
@@ -162,6 +187,11 @@ class BaseWarmup:
 
     _requires: ClassVar[tuple[str, ...]] = ()
     """The keys every dict of ``warmup_params`` must have (checked on load)."""
+
+    step = _NotAScheduler("a warmup is not an LR scheduler and has no step()")
+    get_lr = _NotAScheduler("a warmup is not an LR scheduler; get_last_lr() gives the rates")
+    last_epoch = _NotAScheduler("a warmup counts steps in last_step")
+    base_lrs = _NotAScheduler("a warmup keeps the undampened rates in lrs")
 
     _never_decreases: ClassVar[bool] = False
     """True when :meth:`warmup_factor` never decreases with the step, so once every
@@ -284,7 +314,7 @@ class BaseWarmup:
             raise RuntimeError(
                 f"this {type(self).__name__} no longer drives its optimizer: "
                 f"{self._replaced_by} was built on the same optimizer and took over. Use that "
-                "one (or call attach() on this one to take the optimizer back)."
+                "one."
             )
         raise RuntimeError(
             f"this {type(self).__name__} was detached from its optimizer; build a new "
@@ -343,7 +373,7 @@ class BaseWarmup:
             >>> [round(lr, 6) for lr in lrs]  # StepLR times min(1, t/4)
             [0.025, 0.05, 0.0375, 0.05, 0.025]
         """
-        return _Dampening(self)
+        return _Dampening(self._dampening_driver("dampening()"))
 
     # -- attached mode --------------------------------------------------------------
 
@@ -550,8 +580,8 @@ class BaseWarmup:
         self.last_step = step
         if driver is None:
             return
-        driver.replan()
         _lr.write(groups, self.lrs)
+        driver.replan()
         if isinstance(driver, Dampening):
             driver.late = None
             driver.applied = False
@@ -595,7 +625,7 @@ class BaseWarmup:
             driver.written = mechanism["written"]
             driver.late = None
             claim.own, claim.dampened = driver.own, driver.applied
-            claim.written = {"lr": driver.written}
+            claim.written["lr"] = driver.written
             if driver.applied:
                 driver.add_hooks()
             self._driver = driver
@@ -628,17 +658,6 @@ class BaseWarmup:
     def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
         """Validate (and normalise) one group's warmup parameters; subclasses extend."""
         return params
-
-    def __getattr__(self, name: str) -> Any:
-        hint = _NEAR_MISSES.get(name)
-        if hint is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        raise AttributeError(
-            f"{type(self).__name__} has no {name!r}: {hint}. Attached (warmup.attach()), "
-            "nothing needs calling: step the optimizer and the LR schedulers. Original API: "
-            "`with warmup.dampening(): scheduler.step()` after optimizer.step(). A framework "
-            "that needs one LR scheduler object: WarmupLR(scheduler, warmup)."
-        )
 
     def __repr__(self) -> str:
         return (
@@ -759,7 +778,7 @@ class LinearWarmup(_PeriodWarmup):
     def _factor_fn(self, params: Mapping[str, Any]) -> Factor:
         if type(self).warmup_factor is not LinearWarmup.warmup_factor:
             return super()._factor_fn(params)
-        return functools.partial(_math.linear_factor, period=params["warmup_period"])
+        return _math.linear_of(params["warmup_period"])
 
     def warmup_factor_tensor(self, step: Tensor, warmup_period: int) -> Tensor:  # type: ignore[override]
         """:meth:`warmup_factor` with torch ops (bit for bit the same value)."""
@@ -824,7 +843,7 @@ class ExponentialWarmup(_PeriodWarmup):
     def _factor_fn(self, params: Mapping[str, Any]) -> Factor:
         if type(self).warmup_factor is not ExponentialWarmup.warmup_factor:
             return super()._factor_fn(params)
-        return functools.partial(_math.exponential_factor, period=params["warmup_period"])
+        return _math.exponential_of(params["warmup_period"])
 
     def warmup_factor_tensor(self, step: Tensor, warmup_period: int) -> Tensor:  # type: ignore[override]
         """:meth:`warmup_factor` with torch ops (within an ulp of it)."""
