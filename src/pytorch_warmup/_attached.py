@@ -222,7 +222,7 @@ class Attached(_Driver):
                 for group in groups:  # one pass: keep the rate, apply the factor
                     lr = own[i] = group["lr"]
                     group["lr"] = lr * f
-                    i += 1
+                    i += 1  # noqa: SIM113 (cheaper than enumerate)
                 d.inside = True
                 try:
                     out = inner(*args, **kwargs)
@@ -230,7 +230,7 @@ class Attached(_Driver):
                     i = 0
                     for lr in own:
                         groups[i]["lr"] = lr
-                        i += 1
+                        i += 1  # noqa: SIM113
                     d.inside = False
             if not (d.fused and _skipped(optimizer)):
                 w.last_step = s + 1

@@ -221,7 +221,7 @@ class Dampening:
                 i = 0
                 for lr in w.lrs:  # the schedulers see (and chain on) the undampened rates
                     groups[i]["lr"] = lr
-                    i += 1
+                    i += 1  # noqa: SIM113 (cheaper than enumerate)
             elif len(self.own) == 1 and self.layout.kind == "tensors" and self.layout.same(now):
                 torch._foreach_copy_(now, w.lrs)  # type: ignore[arg-type]
             else:

@@ -293,6 +293,18 @@ class BaseWarmup:
         """About how many steps the warmup lasts, when known (for the misuse checks)."""
         return None
 
+    def _factors_in_use(self) -> list[float]:
+        """The learning-rate factor of each group for the update in progress.
+
+        Called inside ``optimizer.step()`` (a step pre-hook of the preview): the
+        factors that update uses. In dampening mode, between updates: the
+        factors applied now.
+        """
+        driver = self._driver
+        if hasattr(driver, "sync"):
+            driver.sync()
+        return self.lr_factors(max(int(self.last_step), 0))
+
     # -- dampening: the original API -----------------------------------------------
 
     def _dampening_driver(self, what: str) -> Dampening:
