@@ -442,9 +442,10 @@ def test_at_most_three_torch_ops_per_bucket_during_the_warmup(mode: str, kind: s
 @pytest.mark.parametrize("mode", STEP_MODES)
 @pytest.mark.parametrize("kind", [*BUCKETS, "shared"])
 def test_one_copy_at_most_once_every_factor_is_one(mode: str, kind: str) -> None:
-    """A block keeps the rates it may have to put back: one batched copy, nothing else."""
+    """A block (or dampen()) records the rates as the undampened ones, so that ``lrs``
+    follows the schedulers and a failing block can put them back: one batched copy."""
     ops = [str(op) for op in _ops_per_step(mode, 100, kind, period=2)]
-    if mode in ("dampening", "WarmupLR"):
+    if mode in ("dampening", "WarmupLR", "dampen"):
         assert ops == ["aten._foreach_copy_.default"]
     else:
         assert ops == []

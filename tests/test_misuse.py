@@ -1,15 +1,16 @@
 """Misuse that would change the schedule for good is refused or reported, before it costs a step.
 
 * entering ``dampening()`` of a warmup that is already inside its own block;
-* a second warmup on an optimizer that already has one;
 * an LR scheduler built after the warmup, at any step, while a param group can
-  still gain the ``initial_lr`` that a new scheduler sets.
+  still gain the ``initial_lr`` that a new scheduler sets (reported at the next
+  ``optimizer.step()``, before the update).
+
+A second warmup on the same optimizer is not misuse: it takes over (test_takeover.py).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -129,54 +130,6 @@ def test_dampen_inside_dampening_is_refused_and_changes_nothing(lr_kind: str) ->
 
 # -- two warmups on one optimizer ----------------------------------------------------
 
-FIRST_SECOND: list[tuple[str, Callable[[Any], pw.BaseWarmup], str, Callable[[Any], Any]]] = [
-    ("LinearWarmup", lambda o: pw.LinearWarmup(o, 4), "LinearWarmup",
-     lambda o: pw.LinearWarmup(o, 2)),
-    ("LinearWarmup", lambda o: pw.LinearWarmup(o, 4), "ExponentialWarmup",
-     lambda o: pw.ExponentialWarmup(o, 2)),
-    ("UntunedLinearWarmup", pw.UntunedLinearWarmup, "RAdamWarmup", pw.RAdamWarmup),
-    ("RAdamWarmup", pw.RAdamWarmup, "UntunedExponentialWarmup", pw.UntunedExponentialWarmup),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("first_name", "make_first", "second_name", "make_second"),
-    FIRST_SECOND,
-    ids=[f"{a}-then-{b}" for a, _, b, _ in FIRST_SECOND],
-)
-@pytest.mark.parametrize("lr_kind", LR_KINDS)
-def test_second_warmup_is_refused_naming_both(
-    lr_kind: str,
-    first_name: str,
-    make_first: Callable[[Any], pw.BaseWarmup],
-    second_name: str,
-    make_second: Callable[[Any], Any],
-) -> None:
-    opt = make_optimizer(lr_kind, 2)
-    first = make_first(opt)
-    objects = _lr_objects(opt)
-    before_opt, before_state = lrs_of(opt), first.state_dict()
-    with pytest.raises(ValueError, match=first_name) as info:
-        make_second(opt)
-    message = str(info.value)
-    assert second_name in message
-    if first_name == second_name:
-        assert message.count(first_name) >= 2, message
-    # nothing changed
-    assert lrs_of(opt) == before_opt
-    assert _same_objects(opt, objects)
-    state = first.state_dict()
-    assert _values(state["lrs"]) == _values(before_state["lrs"])
-    assert state["warmup_params"] == before_state["warmup_params"]
-    assert state["last_step"] == before_state["last_step"]
-    # the first warmup goes on as if nothing happened
-    opt.step()
-    with first.dampening():
-        pass
-    factors = [first.warmup_factor(1, **p) for p in first.warmup_params]
-    assert lrs_of(opt) == pytest.approx([0.1 * factors[0], 0.03 * factors[1]], rel=2**-22)
-    assert _same_objects(opt, objects)
-
 
 @pytest.mark.parametrize("lr_kind", LR_KINDS)
 def test_second_warmup_is_allowed_after_detach(lr_kind: str, no_warnings: None) -> None:
@@ -203,21 +156,6 @@ def test_second_warmup_is_allowed_after_detach(lr_kind: str, no_warnings: None) 
             pass
     assert lrs_of(opt) == _values(new.lrs)  # factor 1: exactly the base rate
     assert _same_objects(opt, objects)
-
-
-@pytest.mark.parametrize("lr_kind", LR_KINDS)
-def test_second_warmup_is_refused_while_the_first_is_attached(lr_kind: str) -> None:
-    opt = make_optimizer(lr_kind, 1)
-    first = pw.LinearWarmup(opt, 4).attach()
-    before = lrs_of(opt)
-    with pytest.raises(ValueError, match="ExponentialWarmup"):
-        pw.ExponentialWarmup(opt, 3)
-    assert lrs_of(opt) == before
-    assert first.attached
-    first.detach()
-    second = pw.ExponentialWarmup(opt, 3).attach()
-    assert second.attached
-    assert not first.attached
 
 
 # -- an LR scheduler built after the warmup ------------------------------------------
@@ -251,8 +189,17 @@ def test_scheduler_built_after_the_warmup_is_reported_once(
     # it took the dampened rate as its base: what the warning is about
     factor = w.warmup_factor(built_after, warmup_period=8)
     assert _values(late.base_lrs) == pytest.approx([0.1 * factor, 0.03 * factor], rel=2**-22)
-    with pytest.warns(pw.WarmupWarning, match="after"):
-        _steps(opt, w, 1, pattern, late)
+    with pytest.warns(pw.WarmupWarning, match="after") as rec:
+        opt.step()  # reported here, before the update that would use its rates
+    assert rec[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if pattern == "dampening":
+            with w.dampening():
+                late.step()
+        else:
+            late.step()
+            w.dampen()
     with warnings.catch_warnings():  # reported once, not at every step
         warnings.simplefilter("error")
         _steps(opt, w, 3, pattern, late)
@@ -282,3 +229,156 @@ def test_scheduler_built_after_attach_is_fine(built_after: int, no_warnings: Non
         opt.step()
         late.step()
     assert w.last_step == built_after + 3
+
+
+# -- what each late scheduler does with the dampened rates -----------------------------------
+
+LATE = {
+    "LambdaLR": (lambda o: sched.LambdaLR(o, lambda k: 1.0), "every rate"),
+    "CyclicLR": (lambda o: sched.CyclicLR(o, 0.01, 0.1, cycle_momentum=False), "every rate"),
+    "CosineAnnealingWarmRestarts": (
+        lambda o: sched.CosineAnnealingWarmRestarts(o, T_0=5),
+        "every rate",
+    ),
+    "CosineAnnealingLR": (lambda o: sched.CosineAnnealingLR(o, T_max=10), "restarts"),
+    "StepLR": (lambda o: sched.StepLR(o, 3), "unaffected when stepped inside dampening()"),
+    "ExponentialLR": (
+        lambda o: sched.ExponentialLR(o, 0.9),
+        "unaffected when stepped inside dampening()",
+    ),
+    "OneCycleLR": (lambda o: sched.OneCycleLR(o, 0.1, total_steps=20), "is unaffected"),
+    "SequentialLR": (
+        lambda o: sched.SequentialLR(
+            o, [sched.ConstantLR(o, 0.5, 2), sched.ExponentialLR(o, 0.9)], milestones=[2]
+        ),
+        "SequentialLR: ConstantLR multiplies the current rate",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LATE))
+def test_late_scheduler_warning_says_what_that_scheduler_does(name: str) -> None:
+    """Raised at the first update after the scheduler is built, naming its effect."""
+    opt = make_optimizer("float", 2)
+    w = pw.LinearWarmup(opt, 8)
+    build, effect = LATE[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's own notes on some schedulers
+        warnings.simplefilter("error", pw.WarmupWarning)
+        late = build(opt)  # kept, as a training loop keeps it
+    with pytest.warns(pw.WarmupWarning, match="created after LinearWarmup") as rec:
+        opt.step()
+    message = str(next(r.message for r in rec if r.category is pw.WarmupWarning))
+    assert name in message and effect in message, message
+    with w.dampening():
+        late.step()
+
+
+# -- silent traps of the original API --------------------------------------------------------
+
+
+def test_dampening_called_without_with_is_reported() -> None:
+    opt = make_optimizer("float", 1)
+    w = pw.LinearWarmup(opt, 10)
+    opt.step()
+    with pytest.warns(pw.WarmupWarning, match=r"dampening\(\) was called without `with`") as rec:
+        w.dampening()  # reads like dampen(), does nothing
+    assert rec[0].filename == __file__
+    assert w.last_step == 0
+
+
+def test_dampening_without_with_as_an_error_raises_nothing() -> None:
+    opt = make_optimizer("float", 1)
+    w = pw.LinearWarmup(opt, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.dampening()  # nothing can be raised from a finalizer: no unraisable exception
+    assert w.last_step == 0
+
+
+def _epochs(opt: torch.optim.Optimizer, w: pw.BaseWarmup, epochs: int, per_epoch: int) -> None:
+    for _ in range(epochs):
+        for _ in range(per_epoch):
+            opt.step()
+        with w.dampening():
+            pass
+
+
+def test_a_per_epoch_block_with_a_period_in_updates_is_reported_once() -> None:
+    """The issue's case: 3 epochs of 100 updates, a period of 2000 (updates)."""
+    opt = make_optimizer("float", 1)
+    w = pw.LinearWarmup(opt, 2000)
+    with pytest.warns(pw.WarmupWarning, match="100 optimizer updates ran between two") as rec:
+        _epochs(opt, w, 3, 100)
+    assert len(rec) == 1
+    message = str(rec[0].message)
+    assert "2000" in message and "200000 updates" in message and "attach" in message
+    assert rec[0].filename == __file__
+
+
+@pytest.mark.parametrize("period", [3, 50])
+def test_a_warmup_in_epochs_stepped_per_epoch_is_quiet(period: int, no_warnings: None) -> None:
+    opt = make_optimizer("float", 1)
+    w = pw.LinearWarmup(opt, period)
+    _epochs(opt, w, 4, 100)
+    assert w.last_step == 4
+
+
+def test_an_untuned_warmup_stepped_per_epoch_is_reported() -> None:
+    opt = make_optimizer("float", 1, betas=((0.9, 0.999),), lrs=(0.1,))
+    w = pw.UntunedLinearWarmup(opt)
+    with pytest.warns(pw.WarmupWarning, match="between two"):
+        _epochs(opt, w, 2, 10)
+
+
+def test_a_subclass_calling_super_step_is_one_update(no_warnings: None) -> None:
+    class Nested(torch.optim.AdamW):
+        def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+            return super().step(closure)
+
+    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])  # the parent class is hooked too
+    opt = Nested([torch.zeros(1, requires_grad=True)], lr=0.1)
+    w = pw.LinearWarmup(opt, 100)
+    for _ in range(3):
+        opt.step()
+        with w.dampening():
+            pass
+    assert w.last_step == 3
+
+
+@pytest.mark.parametrize("name", ["step", "get_lr", "last_epoch", "base_lrs"])
+def test_scheduler_attributes_on_a_warmup_say_what_to_do(name: str) -> None:
+    w = pw.LinearWarmup(make_optimizer("float", 1), 10)
+    with pytest.raises(AttributeError, match=r"not an LR scheduler|counts steps|keeps the") as info:
+        getattr(w, name)
+    assert "attach()" in str(info.value) and "WarmupLR" in str(info.value)
+    assert not hasattr(w, name)
+    with pytest.raises(AttributeError, match="no attribute 'stepp'"):
+        w.stepp  # noqa: B018
+
+
+def test_the_original_helper_get_warmup_params() -> None:
+    from pytorch_warmup.base import get_warmup_params
+
+    assert get_warmup_params(5, 2) == [{"warmup_period": 5}, {"warmup_period": 5}]
+    assert get_warmup_params([3, 4], 2) == [{"warmup_period": 3}, {"warmup_period": 4}]
+    with pytest.raises(ValueError, match="one entry per param group"):
+        get_warmup_params([3], 2)
+    with pytest.raises(TypeError, match="warmup_period must be an int"):
+        get_warmup_params(2.5, 1)
+
+
+def test_outside_change_warning_fires_once_with_a_plateau_scheduler() -> None:
+    """A ReduceLROnPlateau stepped after the block, five iterations: one warning."""
+    opt = make_optimizer("float", 1)
+    plateau = sched.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    w = pw.LinearWarmup(opt, 10)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        for k in range(5):
+            opt.step()
+            with w.dampening():
+                pass
+            plateau.step(1.0 + k)  # worse every time: the rate halves, outside the block
+    ours = [str(r.message) for r in rec if r.category is pw.WarmupWarning]
+    assert [m.count("changed outside") for m in ours] == [1]

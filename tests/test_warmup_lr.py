@@ -28,7 +28,17 @@ SCHEDULERS: dict[str, Callable[[torch.optim.Optimizer], Any]] = {
     ],
     "lambda": lambda opt: lrs.LambdaLR(opt, lambda step: 1.0 / (1 + step)),
     "restarts": lambda opt: lrs.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, eta_min=1e-3),
+    "sequential": lambda opt: lrs.SequentialLR(
+        opt,
+        [lrs.LinearLR(opt, start_factor=0.5, total_iters=3), lrs.CosineAnnealingLR(opt, T_max=6)],
+        milestones=[3],
+    ),
+    "chained_scheduler": lambda opt: lrs.ChainedScheduler(
+        [lrs.ExponentialLR(opt, gamma=0.9), lrs.StepLR(opt, step_size=2, gamma=0.5)]
+    ),
+    "onecycle": lambda opt: lrs.OneCycleLR(opt, max_lr=[0.2, 0.06], total_steps=30),
 }
+"""Every LR scheduler the manual names, but ReduceLROnPlateau (refused: it needs a metric)."""
 
 WARMUPS: dict[str, Callable[[torch.optim.Optimizer], pw.BaseWarmup]] = {
     "linear": lambda opt: pw.LinearWarmup(opt, warmup_period=5),
@@ -166,7 +176,10 @@ def test_construction_advances_nothing(sched_kind: str) -> None:
     assert sched.optimizer is opt
     assert sched.warmup is warmup
     assert sched.schedulers == schedulers
-    assert sched.base_lrs == list(BASE_LRS)  # the undampened initial rates
+    if sched_kind == "onecycle":  # its own initial rates: max_lr / div_factor
+        assert sched.base_lrs == pytest.approx([0.2 / 25, 0.06 / 25])
+    else:
+        assert sched.base_lrs == list(BASE_LRS)  # the undampened initial rates
     assert isinstance(sched, lrs.LRScheduler)
 
 
@@ -195,9 +208,10 @@ def test_scheduler_built_after_the_warmup_is_reported() -> None:
     opt = make_opt()
     warmup = pw.LinearWarmup(opt, warmup_period=5)
     sched = pw.WarmupLR(lrs.StepLR(opt, step_size=3), warmup)
-    opt.step()
-    with pytest.warns(pw.WarmupWarning, match="created after LinearWarmup"):
-        sched.step()
+    with pytest.warns(pw.WarmupWarning, match="created after LinearWarmup") as rec:
+        opt.step()  # before the update that would use its rates
+    assert "StepLR multiplies the current rate" in str(rec[0].message)
+    sched.step()
 
 
 def test_the_idiomatic_call_builds_the_scheduler_first() -> None:

@@ -28,11 +28,34 @@ Example:
     3
 """
 
-from .analysis import effective_warmup_period
+from typing import TYPE_CHECKING, Any
+
 from .base import BaseWarmup, ExponentialWarmup, LinearWarmup, WarmupWarning
 from .radam import RAdamWarmup, get_offset, rho_fn, rho_inf_fn
-from .scheduler import WarmupLR
 from .untuned import UntunedExponentialWarmup, UntunedLinearWarmup
+
+if TYPE_CHECKING:
+    from .analysis import effective_warmup_period
+    from .scheduler import WarmupLR
+
+_LAZY = {"effective_warmup_period": "analysis", "WarmupLR": "scheduler"}
+"""Names whose modules load when first used, so that importing the package stays cheap."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytorch_warmup' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "1.0.0"
 

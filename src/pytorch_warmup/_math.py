@@ -11,7 +11,7 @@ exactly ``1.0`` from the first step whose exact value rounds to ``1.0``.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from collections.abc import Callable
 from functools import lru_cache
 
 _HALF_ULP_BELOW_ONE = 2.0**-54
@@ -28,6 +28,26 @@ def exponential_factor(step: int, period: int) -> float:
     return -math.expm1(-(step + 1) / period)
 
 
+def linear_of(period: int) -> Callable[[int], float]:
+    """:func:`linear_factor` with its period bound: one cheap call per step, the same value."""
+
+    def factor(step: int) -> float:
+        t = step + 1
+        return t / period if t < period else 1.0
+
+    return factor
+
+
+def exponential_of(period: int) -> Callable[[int], float]:
+    """:func:`exponential_factor` with its period bound: one cheap call per step."""
+    expm1 = math.expm1
+
+    def factor(step: int) -> float:
+        return -expm1(-(step + 1) / period)
+
+    return factor
+
+
 def untuned_period(beta2: float, scale: int, decimal: str | None = None) -> int:
     r""":math:`\max\{1, \lfloor \mathrm{scale}/(1-\beta_2) \rfloor\}` in exact arithmetic.
 
@@ -35,6 +55,8 @@ def untuned_period(beta2: float, scale: int, decimal: str | None = None) -> int:
     (the shortest decimal that round-trips in the dtype ``beta2`` came from),
     else ``repr(beta2)``. So 0.999 gives exactly 2000 for ``scale=2``.
     """
+    from fractions import Fraction  # loaded when first needed
+
     exact = Fraction(decimal if decimal is not None else repr(float(beta2)))
     return max(1, math.floor(scale / (1 - exact)))
 
@@ -153,3 +175,46 @@ def radam_factor(step: int, beta2: float, rho_inf_value: float, offset: int) -> 
         return omega
     gap = radam_gap(step, beta2, rho_inf_value, offset)
     return 1.0 if gap <= _HALF_ULP_BELOW_ONE else 1.0 - gap
+
+
+# -- after the warmup: cooldown shapes ----------------------------------------------------
+
+COOLDOWN_SHAPES = ("linear", "cosine", "1-sqrt", "exponential")
+"""The shapes of a cooldown, each going from 1 (before it) to ``final`` (at its end)."""
+
+
+def cooldown_factor(step: int, after: int, over: int, shape: str, final: float) -> float:
+    r"""The cooldown factor of update :math:`t = \text{step} + 1`.
+
+    The cooldown runs over updates ``after + 1`` to ``after + over``; with
+    :math:`u = t - \text{after}` updates into it and :math:`p = u/\text{over}`,
+    the factor is :math:`f + (1 - f)\,g(p)` where :math:`f` is ``final`` and
+    :math:`g` falls from 1 to 0: :math:`1-p` (linear), :math:`\cos^2(\pi p/2)`
+    (cosine, the same as :math:`(1+\cos\pi p)/2`), :math:`1-\sqrt p` (1−sqrt,
+    as :math:`(1-p)/(1+\sqrt p)`); exponential is :math:`f^{\,p}`. Each form
+    avoids cancellation. Exactly 1.0 up to update ``after``, exactly ``final``
+    from update ``after + over`` on.
+    """
+    u = step + 1 - after
+    if u <= 0:
+        return 1.0
+    if u >= over:
+        return final
+    p = u / over
+    if shape == "exponential":
+        return math.pow(final, p)
+    if shape == "linear":
+        g = (over - u) / over
+    elif shape == "cosine":
+        g = math.cos(math.pi * p / 2.0) ** 2
+    else:  # "1-sqrt"
+        g = (over - u) / over / (1.0 + math.sqrt(p))
+    return final + (1.0 - final) * g
+
+
+def value_fraction(step: int, period: int, shape: str) -> float:
+    r"""How far a warmed value has come at update :math:`t = \text{step}+1`: the linear or
+    exponential warmup factor of ``period`` (:math:`\sigma_t`, from near 0 to exactly 1)."""
+    if shape == "linear":
+        return linear_factor(step, period)
+    return exponential_factor(step, period)

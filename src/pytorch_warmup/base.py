@@ -1,4 +1,4 @@
-r"""The warmup mechanism and the manual warmup schedules.
+r"""The warmup schedules, and what every warmup shares.
 
 A warmup multiplies the learning rate :math:`\alpha_t` that the user's own LR
 scheduler sets by a warmup factor :math:`\omega_t \in (0, 1]`, so that the
@@ -8,77 +8,103 @@ optimizer uses
 
     \hat\alpha_t = \alpha_t \, \omega_t
 
-at iteration :math:`t = \text{step} + 1`. :class:`BaseWarmup` holds the
-mechanism (which learning rates are undampened, which step comes next, how the
-state is saved, the attached mode); subclasses only provide the pure function
-:meth:`BaseWarmup.warmup_factor`.
+at iteration :math:`t = \text{step} + 1`. :class:`BaseWarmup` holds what a
+warmup *is*: the pure function :meth:`BaseWarmup.warmup_factor` of each
+subclass, the warmup's state (``lrs``, ``warmup_params``, ``last_step``) and
+its public API. How the factor reaches the optimizer lives elsewhere:
+:mod:`pytorch_warmup._dampen` (the original ``dampening()`` protocol) and
+:mod:`pytorch_warmup._attached` (:meth:`BaseWarmup.attach`), both writing the
+param groups through :mod:`pytorch_warmup._lr`; the factors themselves are
+terms of :mod:`pytorch_warmup._schedule`.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import functools
 import warnings
-import weakref
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 from types import TracebackType
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
-from torch.utils.hooks import RemovableHandle
 
-from . import _checks, _lr, _math
+from . import _checks, _lr, _math, _owners
+from ._checks import WarmupWarning, user_stacklevel
+from ._dampen import Dampening
 from ._lr import LR
+from ._schedule import Factor, Plan, WarmupTerm, distinct
 
-__all__ = ["BaseWarmup", "ExponentialWarmup", "LinearWarmup", "WarmupWarning"]
+__all__ = ["BaseWarmup", "ExponentialWarmup", "LinearWarmup", "WarmupWarning", "get_warmup_params"]
 
 _STATE_KEYS = ("lrs", "warmup_params", "last_step")
 
-_OWNERS: weakref.WeakKeyDictionary[Optimizer, weakref.ref[BaseWarmup]] = weakref.WeakKeyDictionary()
-"""The live warmup of each optimizer: one optimizer, one warmup."""
 
+class _NotAScheduler:
+    """A scheduler's attribute on a warmup: an ``AttributeError`` that says what to do.
 
-class WarmupWarning(UserWarning):
-    """Issued for a misuse that still runs but gives learning rates the user did not mean."""
+    (A descriptor rather than ``__getattr__``, which would slow every attribute
+    access of the step path.) A subclass or an instance may still set it.
+    """
 
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
 
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` of :func:`warnings.warn` that points at the caller's code."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-
-def _claim(optimizer: Optimizer, warmup: BaseWarmup) -> None:
-    """Register ``warmup`` as the optimizer's warmup, or refuse a second live one."""
-    ref = _OWNERS.get(optimizer)
-    other = ref() if ref is not None else None
-    if other is not None and other is not warmup:
-        raise ValueError(
-            f"{type(optimizer).__name__} already has a warmup, {other!r}; a second one "
-            f"({type(warmup).__name__}) would take its dampened learning rates for undampened "
-            "ones. Use one warmup per optimizer, or call detach() on the first one."
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        try:
+            return instance.__dict__[self.name]
+        except KeyError:
+            pass
+        raise AttributeError(
+            f"{type(instance).__name__} has no {self.name!r}: {self.hint}. Attached "
+            "(warmup.attach()), nothing needs calling: step the optimizer and the LR "
+            "schedulers. Original API: `with warmup.dampening(): scheduler.step()` after "
+            "optimizer.step(). A framework that needs one LR scheduler object: "
+            "WarmupLR(scheduler, warmup)."
         )
-    _OWNERS[optimizer] = weakref.ref(warmup)
+
+    def __set__(self, instance: object, value: Any) -> None:
+        instance.__dict__[self.name] = value
+
+
+def get_warmup_params(warmup_period: int | Sequence[int], group_count: int) -> list[dict[str, int]]:
+    """The ``warmup_params`` of a linear or exponential warmup: one dict per param group.
+
+    Args:
+        warmup_period: An int period for every group, or a list of one int per group.
+        group_count: The number of param groups.
+
+    Raises:
+        TypeError: ``warmup_period`` is not an int or a list of ints.
+        ValueError: the list has the wrong length, or a period is not positive.
+
+    Example:
+        >>> from pytorch_warmup.base import get_warmup_params
+        >>> get_warmup_params(10, 2)
+        [{'warmup_period': 10}, {'warmup_period': 10}]
+    """
+    n = _checks.as_int(group_count, "group_count", minimum=0)
+    return [{"warmup_period": p} for p in _checks.periods(warmup_period, n)]
 
 
 class _Dampening:
     """The context manager returned by :meth:`BaseWarmup.dampening`."""
 
-    __slots__ = ("_warmup",)
+    __slots__ = ("_driver", "_entered")
 
-    def __init__(self, warmup: BaseWarmup) -> None:
-        self._warmup = warmup
+    def __init__(self, driver: Dampening) -> None:
+        self._driver = driver
+        self._entered = False
 
     def __enter__(self) -> None:
-        self._warmup._enter()
+        self._entered = True
+        self._driver.enter()
 
     def __exit__(
         self,
@@ -86,7 +112,23 @@ class _Dampening:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._warmup._leave(exc_type is None)
+        self._driver.leave(exc_type is None)
+
+    def __del__(self) -> None:
+        if self._entered:
+            return
+        w = self._driver.warmup
+        try:
+            warnings.warn(
+                f"{type(w).__name__}.dampening() was called without `with`: it returns a "
+                "context manager and does nothing by itself, so the warmup did not advance "
+                f"(last_step stays {w.last_step}). Write `with warmup.dampening(): "
+                "scheduler.step()`, or call warmup.dampen().",
+                WarmupWarning,
+                stacklevel=user_stacklevel(),
+            )
+        except Exception:  # warnings turned into errors: nothing can be raised from here
+            return
 
 
 class BaseWarmup:
@@ -110,8 +152,11 @@ class BaseWarmup:
       the first iteration; afterwards, step the LR schedulers inside
       :meth:`dampening` once per iteration.
 
-    Subclasses implement :meth:`warmup_factor`; everything that touches the
-    optimizer lives here. One optimizer has at most one live warmup.
+    Subclasses implement :meth:`warmup_factor`. One optimizer is driven by one
+    warmup: building another on the same optimizer *takes over* (the new one
+    starts from the undampened rates, even when the old one was dropped without
+    :meth:`detach`; the old one is detached, and driving it afterwards raises an
+    error that names the new one).
 
     Args:
         optimizer: The wrapped optimizer.
@@ -121,10 +166,10 @@ class BaseWarmup:
 
     Attributes:
         optimizer: The wrapped optimizer.
-        lrs: The undampened learning rate of each param group (copies).
-            Once every factor is 1, and between updates in attached mode, the
-            optimizer itself holds them; :meth:`state_dict` refreshes this list
-            from there.
+        lrs: The undampened learning rate of each param group (copies). In
+            dampening mode they are updated at every step; attached, the
+            optimizer holds them between updates and :meth:`state_dict`
+            refreshes this list from there.
         warmup_params: The warmup parameters of each param group.
         last_step: The index of the step whose factor applies to the next
             update (``0`` after construction; in attached mode, the number of
@@ -133,29 +178,20 @@ class BaseWarmup:
     Raises:
         TypeError: ``optimizer`` is not an optimizer, ``warmup_params`` is not a
             list of dicts, or ``last_step`` is not an int.
-        ValueError: ``warmup_params`` has the wrong length, ``last_step < -1``,
-            or the optimizer already has a live warmup.
+        ValueError: ``warmup_params`` has the wrong length, or ``last_step < -1``.
     """
 
-    # The mechanism's own state, kept out of __dict__ so that __dict__ holds the
-    # optimizer and the state's keys only.
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_cells",  # CPU factor tensors, one per dtype (see _lr.scale)
-        "_detached",  # detach() was called: no longer drives the optimizer
-        "_free",  # every factor applied last was 1: the groups hold the undampened rates
-        "_hooks",  # the step hook handles while attached, else None
-        "_inside",  # inside dampening(), or between the hooks of one update
-        "_kept",  # inside dampening() after the warmup: the rates to put back on failure
-        "_late_groups",  # groups without 'initial_lr' at construction, watched
-        "_ones_from",  # a step from which every factor is known to be 1
-        "_step_t",  # attach(in_graph=True): the step as an int64 tensor, the hooks' counter
-        "_written",  # the float lrs written last, to notice changes made outside
-    )
+    # The mechanism, kept out of __dict__ so that __dict__ holds the optimizer and
+    # the state's keys only.
+    __slots__ = ("__dict__", "__weakref__", "_driver", "_replaced_by")
 
     _requires: ClassVar[tuple[str, ...]] = ()
     """The keys every dict of ``warmup_params`` must have (checked on load)."""
+
+    step = _NotAScheduler("a warmup is not an LR scheduler and has no step()")
+    get_lr = _NotAScheduler("a warmup is not an LR scheduler; get_last_lr() gives the rates")
+    last_epoch = _NotAScheduler("a warmup counts steps in last_step")
+    base_lrs = _NotAScheduler("a warmup keeps the undampened rates in lrs")
 
     _never_decreases: ClassVar[bool] = False
     """True when :meth:`warmup_factor` never decreases with the step, so once every
@@ -177,39 +213,18 @@ class BaseWarmup:
         groups = optimizer.param_groups
         params = self._check_params(warmup_params, len(groups))
         step = _checks.last_step(last_step) + 1
-        owners: dict[int, int] = {}
-        for i, group in enumerate(groups):
-            lr = group.get("lr")
-            _checks.lr(lr, f"optimizer.param_groups[{i}]['lr']")
-            # A tensor shared by several groups (an optimizer-wide default lr
-            # tensor) is dampened once, so its groups must share one factor.
-            j = owners.setdefault(id(lr), i) if isinstance(lr, Tensor) else i
-            if params[j] != params[i]:
-                raise ValueError(
-                    f"optimizer.param_groups[{j}] and [{i}] hold the same lr tensor but "
-                    f"get different warmup parameters ({params[j]} and {params[i]}); give "
-                    "each group its own lr tensor"
-                )
-        factors = self._factors(params, step)  # fails before anything changes
-        _claim(optimizer, self)
+        _check_lrs(groups, params)
+        self._driver: Dampening | Any = None
+        self._replaced_by: str | None = None
         self.optimizer = optimizer
         self.warmup_params = params
         self.last_step = step
-        self.lrs: list[LR] = _lr.read(groups)
-        self._cells: _lr.Cells = {}
-        self._detached = False
-        self._hooks: tuple[RemovableHandle, RemovableHandle] | None = None
-        self._inside = False
-        self._kept: list[LR] = self.lrs
-        self._ones_from: int | None = None
-        self._free = False
-        self._written: list[float | None] | None = None
-        self._step_t: Tensor | None = None
-        self._apply(groups, step, factors)
-        # Schedulers built before the warmup have set 'initial_lr'; one that
-        # appears later belongs to a scheduler built after the warmup.
-        late = [i for i, g in enumerate(groups) if "initial_lr" not in g]
-        self._late_groups: list[int] | None = late or None
+        self.lrs: list[LR] = []
+        self._plan().lr_factors(step)  # fails before anything changes
+        claim = _owners.claim(optimizer, self)  # a warmup already there hands over
+        self.lrs[:] = _lr.read(groups)
+        self._driver = Dampening(self, claim)
+        self._driver.apply(step)
 
     # -- the maths ----------------------------------------------------------------
 
@@ -243,157 +258,80 @@ class BaseWarmup:
             "the factor as torch operations on a step tensor"
         )
 
-    def _factors(self, params: Sequence[Mapping[str, Any]], step: int) -> list[float]:
-        """One factor per group, each distinct set of parameters computed once."""
-        if not params:
-            return []
-        first = params[0]
-        if params.count(first) == len(params):  # the usual case, compared in C
-            return [self.warmup_factor(step, **first)] * len(params)
-        known: list[tuple[Mapping[str, Any], float]] = []
-        factors = []
-        for p in params:
-            factor = next((f for q, f in known if q == p), None)
-            if factor is None:
-                factor = self.warmup_factor(step, **p)
-                known.append((p, factor))
-            factors.append(factor)
-        return factors
+    def _factor_fn(self, params: Mapping[str, Any]) -> Factor:
+        """:meth:`warmup_factor` of one set of parameters (subclasses give a faster equal)."""
+        return functools.partial(self.warmup_factor, **params)
 
-    # -- the one step of the mechanism ---------------------------------------------
-
-    def _apply(self, groups: list[dict[str, Any]], step: int, factors: list[float]) -> None:
-        """Make ``factors`` (those of ``step``) the applied ones; groups hold undampened rates."""
-        ones = factors.count(1.0) == len(factors)
-        if ones:
-            if self._never_decreases and (self._ones_from is None or step < self._ones_from):
-                self._ones_from = step
-            if not self._free:
-                _lr.record(groups, self.lrs)  # the last time until a factor drops below 1
-            self._written = None
-        else:
-            written = _lr.record(groups, self.lrs, factors, self._cells)
-            self._written = None if self._hooks is not None else written
-        self._free = ones
-        self.last_step = step
-
-    def _advance(self, step: int | None) -> None:
-        """Record the groups' rates as undampened and apply the factors of ``step``."""
-        if step is None:
-            step = self.last_step
-            if type(step) is not int or step < -1:  # set by hand: say what is wrong
-                step = _checks.last_step(step, "warmup.last_step")
-            step += 1
-        else:
-            step = _checks.as_int(step, "step", minimum=0)
-        groups = self._groups()
-        if self._free and self._ones_from is not None and step >= self._ones_from:
-            self.last_step = step  # every factor is 1: nothing to do
-            return
-        self._apply(groups, step, self._factors(self.warmup_params, step))
-
-    def _groups(self) -> list[dict[str, Any]]:
-        """The param groups, after the checks that must pass before a step changes anything."""
-        if self._detached:
-            raise RuntimeError(
-                f"this {type(self).__name__} was detached from its optimizer; build a new "
-                "warmup (or call attach()) to warm up again"
-            )
-        groups = self.optimizer.param_groups
-        if len(groups) != len(self.lrs):
-            raise ValueError(
-                f"the optimizer has {len(groups)} param groups but {type(self).__name__} "
-                f"was built for {len(self.lrs)}: a param group was added or removed after "
-                "the warmup was created. Create the warmup after the last "
-                "optimizer.add_param_group() call."
-            )
-        if self._late_groups is not None:
-            self._check_late_schedulers(groups, self._late_groups)
-        return groups
-
-    def _check_late_schedulers(self, groups: list[dict[str, Any]], watched: list[int]) -> None:
-        late = [i for i in watched if "initial_lr" in groups[i]]
-        if not late:
-            return
-        rest = [i for i in watched if i not in late]
-        self._late_groups = rest or None
-        warnings.warn(
-            f"an LR scheduler was created after {type(self).__name__} (it set 'initial_lr' "
-            f"of param group(s) {late} at step {self.last_step}): it took the dampened "
-            "learning rate as its base learning rate, so a warmup factor stays in every "
-            "later learning rate. Create the LR scheduler before the warmup, or use the "
-            "attached mode (warmup.attach()), where schedulers never see a dampened rate.",
-            WarmupWarning,
-            stacklevel=_user_stacklevel(),
+    def _plan(self) -> Plan:
+        """The terms this warmup applies: its own factor (and what is added to it)."""
+        params = self.warmup_params
+        found, index = distinct(params)
+        term = WarmupTerm(
+            fns=[self._factor_fn(p) for p in found],
+            tensor_fns=[functools.partial(self.warmup_factor_tensor, **p) for p in found],
+            index=index,
+            n=len(params),
+            monotone=self._never_decreases,
         )
+        return Plan([term], [], len(params), params)
 
-    def _check_written(self, lrs: list[Any]) -> None:
-        """Warn when a float lr is not the one the warmup wrote last (``lrs``: the groups')."""
-        written = self._written
-        if written is None:
-            return
-        now = lrs
-        if None in written:  # some groups hold tensors: compare the floats only
-            now = [None if isinstance(lr, Tensor) else lr for lr in now]
-        if now == written:
-            return
-        i = next(i for i, (a, b) in enumerate(zip(now, written, strict=True)) if a != b)
-        warnings.warn(
-            f"the learning rate of param group {i} changed outside "
-            f"{type(self).__name__}.dampening() since the last step ({written[i]!r} -> "
-            f"{now[i]!r}); dampening() puts back the undampened {self.lrs[i]!r}, so that "
-            "change is lost. Step LR schedulers inside `with warmup.dampening():`, call "
-            "warmup.dampen() after closed-form schedulers, or use warmup.attach().",
-            WarmupWarning,
-            stacklevel=_user_stacklevel(),
-        )
+    def lr_factors(self, step: int) -> list[float]:
+        r"""The factor each param group's learning rate gets at update ``step + 1``.
 
-    def _not_attached(self, what: str) -> None:
-        if self._hooks is not None:
-            raise RuntimeError(
-                f"{what} is for a warmup that is not attached; this {type(self).__name__} "
-                "is attached to its optimizer and applies its factor inside "
-                "optimizer.step(): step the LR schedulers directly"
-            )
+        Args:
+            step: The index of the step (``0`` for the first update).
+
+        Returns:
+            One factor per param group (:math:`\omega_t`).
+        """
+        step = _checks.as_int(step, "step", minimum=0)
+        driver = self._driver
+        plan = driver.current_plan() if driver is not None else self._plan()
+        return plan.lr_factors(step)
+
+    def _period_in_steps(self) -> int | None:
+        """About how many steps the warmup lasts, when known (for the misuse checks)."""
+        return None
+
+    def _factors_in_use(self) -> list[float]:
+        """The learning-rate factor of each group for the update in progress.
+
+        Called inside ``optimizer.step()`` (a step pre-hook of the preview): the
+        factors that update uses. In dampening mode, between updates: the
+        factors applied now.
+        """
+        driver = self._driver
+        if hasattr(driver, "sync"):
+            driver.sync()
+        return self.lr_factors(max(int(self.last_step), 0))
 
     # -- dampening: the original API -----------------------------------------------
 
-    def _enter(self) -> None:
-        if self._hooks is not None:
-            self._not_attached("dampening()")
-        if self._inside:
+    def _dampening_driver(self, what: str) -> Dampening:
+        """The driver of the original protocol, or an error saying why there is none."""
+        driver = self._driver
+        if isinstance(driver, Dampening):
+            return driver
+        self._check_live()
+        raise RuntimeError(
+            f"{what} is for a warmup that is not attached; this {type(self).__name__} is "
+            "attached to its optimizer and applies its factor inside optimizer.step(): step "
+            "the LR schedulers directly"
+        )
+
+    def _check_live(self) -> None:
+        if self._driver is not None:
+            return
+        if self._replaced_by is not None:
             raise RuntimeError(
-                f"{type(self).__name__}.dampening() is already active: a dampening() block "
-                "cannot be entered again inside itself (it would count the step twice)"
+                f"this {type(self).__name__} no longer drives its optimizer: "
+                f"{self._replaced_by} was built on the same optimizer and took over. Use that "
+                "one."
             )
-        groups = self._groups()
-        if self._free:
-            # The groups hold the undampened rates: keep them for a block that fails.
-            self._kept = _lr.keep(groups, self.lrs)
-        else:
-            lrs = list(map(_lr.get, groups))
-            self._check_written(lrs)  # may raise when warnings are errors
-            # Let the schedulers see (and chain on) the undampened rates.
-            _lr.write(groups, self.lrs, lrs)
-        self._inside = True
-
-    def _leave(self, ok: bool) -> None:
-        self._inside = False
-        if ok:
-            try:
-                self._advance(None)
-            except BaseException:
-                self._restore()
-                raise
-        else:
-            self._restore()
-
-    def _restore(self) -> None:
-        """Put back the rates the groups held before a failed dampening() block."""
-        groups = self.optimizer.param_groups[: len(self.lrs)]  # a group may have been added
-        _lr.write(groups, self._kept if self._free else self.lrs)
-        if not self._free:
-            _lr.scale(groups, self._factors(self.warmup_params, self.last_step), self._cells)
+        raise RuntimeError(
+            f"this {type(self).__name__} was detached from its optimizer; build a new "
+            "warmup (or call attach()) to warm up again"
+        )
 
     def dampen(self, step: int | None = None) -> None:
         r"""Multiply each group's current learning rate by its warmup factor.
@@ -411,12 +349,13 @@ class BaseWarmup:
             TypeError: ``step`` is not an int.
             ValueError: ``step`` is negative, or the optimizer's param groups
                 changed since the warmup was built.
-            RuntimeError: the warmup is attached, or inside :meth:`dampening`.
+            RuntimeError: the warmup is attached, detached, or inside
+                :meth:`dampening`.
         """
-        self._not_attached("dampen()")
-        if self._inside:
+        driver = self._dampening_driver("dampen()")
+        if driver.inside:
             raise RuntimeError("dampen() cannot be called inside dampening()")
-        self._advance(step)
+        driver.advance(step)
 
     def dampening(self) -> _Dampening:
         r"""Context manager that steps LR schedulers on undampened learning rates.
@@ -425,14 +364,11 @@ class BaseWarmup:
         so the LR schedulers stepped inside see (and chain on) the learning rates
         they set themselves. On exit the resulting learning rates are recorded as
         the new undampened values and :meth:`dampen` is applied for the next
-        step. If the block raises during the warmup, the optimizer keeps the
-        dampened learning rates it had before, :attr:`last_step` is unchanged,
-        and the exception propagates. Entering the block again inside itself
-        raises ``RuntimeError`` before anything changes.
-
-        Once every factor is exactly 1 the block only keeps the groups' rates
-        (references for floats, one batched copy per device and dtype for
-        tensors) so that a block that raises can put them back.
+        step. If the block raises, the optimizer keeps the learning rates it had
+        before, :attr:`last_step` is unchanged, and the exception propagates.
+        Entering the block again inside itself raises ``RuntimeError`` before
+        anything changes. Calling ``dampening()`` without ``with`` does nothing
+        and is reported with a :class:`WarmupWarning`.
 
         Example:
             >>> import torch
@@ -449,33 +385,35 @@ class BaseWarmup:
             >>> [round(lr, 6) for lr in lrs]  # StepLR times min(1, t/4)
             [0.025, 0.05, 0.0375, 0.05, 0.025]
         """
-        return _Dampening(self)
+        return _Dampening(self._dampening_driver("dampening()"))
 
     # -- attached mode --------------------------------------------------------------
 
     def attach(self, *, in_graph: bool = False) -> BaseWarmup:
         r"""Apply the warmup inside ``optimizer.step()`` from now on; returns the warmup.
 
-        Puts the undampened learning rates back into the optimizer and
-        registers a step pre-hook and post-hook. Update number :math:`t`
-        (counting completed ``optimizer.step()`` calls from :attr:`last_step`)
-        then uses :math:`\alpha\,\omega_t`, where :math:`\alpha` is
-        ``group['lr']`` as the LR schedulers left it; right after the update
-        ``group['lr']`` is :math:`\alpha` again, bit for bit (a tensor lr stays
-        the same object, updated in place). A step that ``GradScaler`` skips,
-        or a micro-batch of gradient accumulation, does not call
-        ``optimizer.step()`` and is not counted; LR schedulers can be built and
-        stepped in any order and number. After the warmup the hooks only count.
+        Puts the undampened learning rates back into the optimizer and wraps
+        the optimizer's ``step``. Update number :math:`t` (counting completed
+        ``optimizer.step()`` calls from :attr:`last_step`) then uses
+        :math:`\alpha\,\omega_t`, where :math:`\alpha` is ``group['lr']`` as the
+        LR schedulers left it; right after the update ``group['lr']`` is
+        :math:`\alpha` again, bit for bit (a tensor lr stays the same object,
+        updated in place), and so it is at once when the step raises (that
+        update is not counted). A step that ``GradScaler`` skips, or a
+        micro-batch of gradient accumulation, is not counted; LR schedulers can
+        be built and stepped in any order and number. Step hooks registered on
+        the optimizer run inside the update and see the rate it uses.
 
-        With ``in_graph=True`` (tensor learning rates on one device) the hooks
-        are torch operations only: the factor is computed by
-        :meth:`warmup_factor_tensor` from a step counter tensor that the hooks
-        advance in place, so a compiled training step does not recompile and a
-        whole update, warmup included, can be captured in a CUDA graph. The
-        factors then match the exact ones to a few ulp (linear: bit for bit),
-        the hooks never skip their work after the warmup, and
-        :attr:`last_step` is brought up to date by :meth:`state_dict`,
-        :meth:`get_last_lr` and :meth:`detach` (reading the counter).
+        With ``in_graph=True`` (tensor learning rates on one device) the factor
+        is computed with torch operations by :meth:`warmup_factor_tensor` from
+        a step counter tensor, so a compiled training step does not recompile
+        and a whole update, warmup included, can be captured in a CUDA graph.
+        The factors then match the exact ones to a few ulp (linear: bit for
+        bit), and :attr:`last_step` is brought up to date by the readers
+        (:meth:`state_dict`, :meth:`get_last_lr`, :meth:`detach`).
+
+        Attach before ``torch.compile(optimizer.step)`` or anything else that
+        keeps a reference to ``optimizer.step``.
 
         Args:
             in_graph: Compute the factor with torch operations on the device.
@@ -484,12 +422,13 @@ class BaseWarmup:
             The warmup itself, so that ``warmup = LinearWarmup(opt, 100).attach()``.
 
         Raises:
-            ValueError: the warmup is already attached, another live warmup
-                drives the optimizer, a param group was added since the warmup
-                was built, or (``in_graph``) the lrs are on several devices.
+            ValueError: the warmup is already attached, a param group was added
+                since the warmup was built, or (``in_graph``) the lrs are on
+                several devices.
             TypeError: ``in_graph`` with a float learning rate, or a warmup
                 without :meth:`warmup_factor_tensor`.
-            RuntimeError: inside :meth:`dampening`.
+            RuntimeError: inside :meth:`dampening`, or the warmup was replaced
+                by another one.
 
         Example:
             >>> import torch
@@ -507,162 +446,63 @@ class BaseWarmup:
             >>> opt.param_groups[0]["lr"]  # between updates: the scheduler's rate
             0.025
         """
-        if self._hooks is not None:
+        from . import _attached
+
+        old = self._driver
+        if old is not None and not isinstance(old, Dampening):
             raise ValueError(f"this {type(self).__name__} is already attached to its optimizer")
-        if self._inside:
-            raise RuntimeError("attach() cannot be called inside dampening()")
-        was_detached = self._detached
-        self._detached = False
-        try:
-            groups = self._groups()
-            _claim(self.optimizer, self)
-        except BaseException:
-            self._detached = was_detached
-            raise
-        try:
-            step_t = self._step_counter(groups) if in_graph else None
-        except BaseException:
-            self._detached = was_detached
-            raise
-        if not (self._free or was_detached):
-            _lr.write(groups, self.lrs)  # undo the dampening of the current step
-        if in_graph:
-            self.lrs = _lr.read(groups)  # tensors like the groups' own
-        self._late_groups = None
-        self._written = None
-        self._free = False
-        self._step_t = step_t
-        self._register_hooks()
-        return self
-
-    def _step_counter(self, groups: list[dict[str, Any]]) -> Tensor:
-        """The in-graph step counter, after checking that the in-graph mode can work."""
-        lrs = [g["lr"] for g in groups]
-        if not all(isinstance(lr, Tensor) for lr in lrs):
-            raise TypeError(
-                "attach(in_graph=True) needs every param group's lr to be a 0-dim tensor "
-                f"(got {[type(lr).__name__ for lr in lrs]}); create the optimizer with "
-                "lr=torch.tensor(...)"
+        if self._replaced_by is not None:
+            self._check_live()
+        if isinstance(old, Dampening):
+            if old.inside:
+                raise RuntimeError("attach() cannot be called inside dampening()")
+            old.groups()
+        elif len(self.optimizer.param_groups) != len(self.lrs):
+            raise ValueError(
+                f"the optimizer has {len(self.optimizer.param_groups)} param groups but "
+                f"{type(self).__name__} was built for {len(self.lrs)}"
             )
-        devices = {lr.device for lr in lrs}
-        if len(devices) != 1:
-            raise ValueError(f"attach(in_graph=True) needs the lrs on one device, got {devices}")
-        # An int64 counter: torch.compile drops in-place updates of a 0-dim float64 CPU
-        # tensor that is not an input (torch 2.13).
-        step = torch.tensor(self.last_step, dtype=torch.int64, device=devices.pop())
-        for params in self.warmup_params:
-            try:
-                self.warmup_factor_tensor(step.to(torch.float64), **params)
-            except NotImplementedError as error:
-                raise TypeError(str(error)) from None
-        return step
-
-    def _register_hooks(self) -> None:
-        if self._step_t is None:
-            before, after = self._before_update, self._after_update
+        if isinstance(old, Dampening):
+            old.detach()  # the groups hold the undampened rates again
         else:
-            before, after = self._before_update_in_graph, self._after_update_in_graph
-        self._hooks = (
-            self.optimizer.register_step_pre_hook(before),
-            self.optimizer.register_step_post_hook(after),
-        )
-        if self._step_t is None and "torch._dynamo" in sys.modules:
-            self._keep_out_of_graphs()
-
-    def _sync_step(self) -> None:
-        """In-graph mode: bring ``last_step`` up to date from the counter (reads it)."""
-        if self._step_t is not None:
-            self.last_step = int(self._step_t.item())
+            _owners.claim(self.optimizer, self)
+        try:
+            driver = _attached.attach(self, in_graph)
+        except BaseException:
+            if isinstance(old, Dampening):
+                old.apply(self.last_step)  # as it was
+            raise
+        if in_graph:
+            self.lrs[:] = _lr.read(self.optimizer.param_groups)  # tensors like the groups'
+        self._driver = driver
+        return self
 
     def detach(self) -> None:
         """Stop driving the optimizer and leave it as if it had never been warmed up.
 
-        Removes the hooks of the attached mode, or (dampening mode) puts the
+        Removes the attached mode's wrapper, or (dampening mode) puts the
         undampened learning rates back. Another warmup can then be built on the
-        optimizer; this one can be attached again with :meth:`attach`.
+        optimizer; this one can be attached again with :meth:`attach`. A no-op
+        on a warmup that is detached or was replaced by another one.
         """
-        if self._detached:
+        driver = self._driver
+        if driver is None:
             return
-        self._sync_step()
-        self._step_t = None
-        if self._inside:
-            if self._hooks is None:
-                raise RuntimeError("detach() cannot be called inside dampening()")
-            _lr.write(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
-            self._inside = False
-        if self._hooks is not None:
-            for handle in self._hooks:
-                handle.remove()
-            self._hooks = None
-        elif not self._free:
-            _lr.write(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
-        self._free = True
-        self._written = None
-        self._detached = True
-        ref = _OWNERS.get(self.optimizer)
-        if ref is not None and ref() is self:
-            del _OWNERS[self.optimizer]
+        if hasattr(driver, "sync"):
+            driver.sync()
+        driver.detach()
+        self._driver = None
+        _owners.release(self.optimizer, self)
+
+    def _taken_over(self, new: BaseWarmup) -> None:
+        """Another warmup was built on the optimizer: step aside for it."""
+        self.detach()
+        self._replaced_by = f"{type(new).__name__} (id {id(new):#x})"
 
     @property
     def attached(self) -> bool:
         """Whether the warmup is applied inside ``optimizer.step()`` (see :meth:`attach`)."""
-        return self._hooks is not None
-
-    def _before_update(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if "torch._dynamo" in sys.modules:
-            self._keep_out_of_graphs()
-        self._before_update_eager(optimizer, args, kwargs)
-
-    def _keep_out_of_graphs(self) -> None:
-        """Once torch.compile is in use, run the Python hooks eagerly, never traced.
-
-        Traced, they would specialise on every new step and factor and recompile
-        at each update. The entries of the hook dicts are replaced in place (the
-        optimizer may be iterating over them): compiled code then calls the
-        optimizer step's hooks as opaque functions.
-        """
-        assert self._hooks is not None
-        pre, post = self._hooks
-        disable = torch.compiler.disable
-        self.optimizer._optimizer_step_pre_hooks[pre.id] = disable(self._before_update_eager)  # type: ignore[no-untyped-call]
-        self.optimizer._optimizer_step_post_hooks[post.id] = disable(self._after_update)  # type: ignore[no-untyped-call]
-
-    def _before_update_eager(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._inside:  # the previous update raised: its rates were left dampened
-            _lr.write(optimizer.param_groups[: len(self.lrs)], self.lrs)
-            self._inside = False
-        step = self.last_step
-        if self._free and self._ones_from is not None and step >= self._ones_from:
-            return
-        groups = self._groups()
-        self._apply(groups, step, self._factors(self.warmup_params, step))
-        self._inside = not self._free
-
-    def _after_update(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        if self._inside:
-            _lr.write(optimizer.param_groups, self.lrs)
-            self._inside = False
-        self.last_step += 1
-
-    def _before_update_in_graph(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        groups = optimizer.param_groups
-        tensors: list[Tensor] = [g["lr"] for g in groups]
-        torch._foreach_copy_(self.lrs, tensors)  # type: ignore[arg-type]
-        assert self._step_t is not None
-        step = self._step_t.to(torch.float64)
-        seen: set[int] = set()
-        targets, factors = [], []
-        for lr, params in zip(tensors, self.warmup_params, strict=True):
-            if id(lr) not in seen:
-                seen.add(id(lr))
-                targets.append(lr)
-                factors.append(self.warmup_factor_tensor(step, **params))
-        _lr.mul_tensors(targets, factors)
-
-    def _after_update_in_graph(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-        torch._foreach_copy_([g["lr"] for g in optimizer.param_groups], self.lrs)  # type: ignore[arg-type]
-        assert self._step_t is not None
-        self._step_t.add_(1)
+        return self._driver is not None and not isinstance(self._driver, Dampening)
 
     def get_last_lr(self) -> list[LR]:
         """The learning rates the next ``optimizer.step()`` uses, dampened.
@@ -670,36 +510,19 @@ class BaseWarmup:
         Like an LR scheduler's ``get_last_lr()``: the rates in force now. In
         dampening mode they are the optimizer's own; attached, the optimizer
         holds the schedulers' rates and these are those times the factor of the
-        next update. Log them before ``optimizer.step()`` (Lightning:
-        ``on_before_optimizer_step``; Hugging Face: a callback's
+        next update (inside an update, e.g. in a closure or a step hook: the
+        rates that update uses). Log them before ``optimizer.step()``
+        (Lightning: ``on_before_optimizer_step``; Hugging Face: a callback's
         ``on_pre_optimizer_step``) to record the rate each update used. Computed
         when called: nothing is recorded at each step. Floats, or 0-dim tensors
         (new ones, never the optimizer's).
         """
-        self._sync_step()
-        current = _lr.read(self.optimizer.param_groups)
-        if self._hooks is None or self._detached or self._inside:
-            return current
-        if self._step_t is not None:  # the hooks' own torch-op factors, bit for bit
-            step_t = self._step_t.to(torch.float64)
-            tensor_factors = [self.warmup_factor_tensor(step_t, **p) for p in self.warmup_params]
-            _lr.mul_tensors(current, tensor_factors)  # type: ignore[arg-type]
-            return current
-        step = self.last_step
-        if self._ones_from is not None and step >= self._ones_from:
-            return current
-        factors = self._factors(self.warmup_params, step)
-        return [lr * f if f != 1.0 else lr for lr, f in zip(current, factors, strict=True)]
-
-    def _factors_in_use(self) -> list[float]:
-        """The learning-rate multiplier of each group for the update in progress.
-
-        Called inside ``optimizer.step()`` (a step pre-hook registered after the
-        warmup): the factors that update uses. In dampening mode, between
-        updates: the factors applied now.
-        """
-        self._sync_step()
-        return self._factors(self.warmup_params, self.last_step)
+        driver = self._driver
+        if driver is None or isinstance(driver, Dampening):
+            return _lr.read(self.optimizer.param_groups)
+        if hasattr(driver, "sync"):
+            driver.sync()
+        return driver.last_lr()  # type: ignore[no-any-return]
 
     # -- state -----------------------------------------------------------------------
 
@@ -709,12 +532,15 @@ class BaseWarmup:
         The same keys as the original package, holding only ints, floats,
         lists, dicts and 0-dim tensors (copies), so ``torch.load`` with
         ``weights_only=True`` reads it back. The state is the same in both
-        modes: ``lrs`` are the undampened rates.
+        modes: ``lrs`` are the undampened rates. Reading it changes nothing,
+        wherever it is called from (inside a closure or a step hook too).
         """
-        self._sync_step()
-        if (self._free or self._hooks is not None) and not self._detached:
-            # The optimizer holds the undampened rates: refresh the copies.
-            _lr.record(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
+        driver = self._driver
+        if driver is not None and not isinstance(driver, Dampening):
+            if hasattr(driver, "sync"):
+                driver.sync()
+            if not driver.inside:  # the optimizer holds the undampened rates
+                _lr.record(self.optimizer.param_groups[: len(self.lrs)], self.lrs)
         return {
             "lrs": [_lr.copy_lr(lr) for lr in self.lrs],
             "warmup_params": [dict(p) for p in self.warmup_params],
@@ -741,6 +567,7 @@ class BaseWarmup:
         Raises:
             TypeError: ``state_dict`` or one of its entries has the wrong type.
             ValueError: keys are missing or unknown, or lengths or values are wrong.
+            RuntimeError: inside :meth:`dampening` or an update.
         """
         cls = type(self).__name__
         state = _checks.state_keys(state_dict, _STATE_KEYS, cls)
@@ -751,36 +578,45 @@ class BaseWarmup:
             _checks.lr(lr, f"state 'lrs'[{i}]")
         params = self._check_params(state["warmup_params"], n, "state 'warmup_params'")
         step = max(_checks.last_step(state["last_step"], "state 'last_step'"), 0)
-        factors = self._factors(params, step)  # the parameters must give a factor
-        if self._inside:
-            raise RuntimeError("load_state_dict() cannot be called inside dampening()")
-        self.lrs = [_lr.to_like(lr, g["lr"]) for lr, g in zip(lrs, groups, strict=True)]
+        driver = self._driver
+        if driver is not None and driver.inside:
+            raise RuntimeError("load_state_dict() cannot be called inside dampening() or an update")
+        saved = (self.warmup_params, self.last_step)
+        self.warmup_params, self.last_step = params, step
+        try:
+            self._plan().lr_factors(step)  # the parameters must give a factor
+        finally:
+            self.warmup_params, self.last_step = saved
+        self.lrs[:] = [_lr.to_like(lr, g["lr"]) for lr, g in zip(lrs, groups, strict=True)]
         self.warmup_params = params
         self.last_step = step
-        self._late_groups = None
-        self._ones_from = None
-        self._free = False
-        if self._step_t is not None:
-            self._step_t.fill_(step)
-        if not self._detached:
-            _lr.write(groups, self.lrs)
-            if self._hooks is None:
-                self._apply(groups, step, factors)
+        if driver is None:
+            return
+        _lr.write(groups, self.lrs)
+        driver.replan()
+        if isinstance(driver, Dampening):
+            driver.late = None
+            driver.applied = False
+            driver.apply(step)
+        elif hasattr(driver, "take_last_step"):
+            driver.take_last_step()
 
     # -- copies -------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        self._sync_step()
+        driver = self._driver
+        if hasattr(driver, "sync"):
+            driver.sync()
         state = dict(self.__dict__)
+        mode = "detached" if driver is None else "dampening"
+        if driver is not None and not isinstance(driver, Dampening):
+            mode = "in_graph" if hasattr(driver, "sync") else "attached"
         state["_pytorch_warmup_mechanism"] = {
-            "detached": self._detached,
-            "attached": self._hooks is not None,
-            "in_graph": self._step_t is not None,
-            "free": self._free,
-            "inside": self._inside,
-            "late_groups": self._late_groups,
-            "ones_from": self._ones_from,
-            "written": self._written,
+            "mode": mode,
+            "replaced_by": self._replaced_by,
+            "applied": getattr(driver, "applied", False),
+            "written": getattr(driver, "written", None),
+            "own": {k: v for k, v in getattr(driver, "own", {}).items() if k != "lr"},
         }
         return state
 
@@ -788,23 +624,27 @@ class BaseWarmup:
         state = dict(state)
         mechanism = state.pop("_pytorch_warmup_mechanism")
         self.__dict__.update(state)
-        self._cells = {}
-        self._kept = self.lrs
-        self._detached = mechanism["detached"]
-        self._free = mechanism["free"]
-        self._inside = mechanism["inside"]
-        self._late_groups = mechanism["late_groups"]
-        self._ones_from = mechanism["ones_from"]
-        self._written = mechanism["written"]
-        self._hooks = None
-        self._step_t = None
-        if mechanism["in_graph"]:
-            device = self.lrs[0].device if isinstance(self.lrs[0], Tensor) else None
-            self._step_t = torch.tensor(self.last_step, dtype=torch.int64, device=device)
-        if not self._detached:
-            _claim(self.optimizer, self)
-            if mechanism["attached"]:
-                self._register_hooks()
+        self._driver = None
+        self._replaced_by = mechanism["replaced_by"]
+        mode = mechanism["mode"]
+        if mode == "detached":
+            return
+        claim = _owners.claim(self.optimizer, self)
+        if mode == "dampening":
+            driver = Dampening(self, claim)
+            driver.own.update(mechanism["own"])
+            driver.applied = mechanism["applied"]
+            driver.written = mechanism["written"]
+            driver.late = None
+            claim.own, claim.dampened = driver.own, driver.applied
+            claim.written["lr"] = driver.written
+            if driver.applied:
+                driver.add_hooks()
+            self._driver = driver
+        else:
+            from . import _attached
+
+            self._driver = _attached.attach(self, mode == "in_graph")
 
     # -- validation -------------------------------------------------------------------
 
@@ -838,60 +678,21 @@ class BaseWarmup:
         )
 
 
-def _resolve_period(
-    warmup_period: object,
-    warmup_fraction: object,
-    total_steps: object,
-    warmup_epochs: object,
-    steps_per_epoch: object,
-) -> object:
-    """The period in updates from whichever unit was given (exactly one)."""
-    given = [
-        name
-        for name, value in (
-            ("warmup_period", warmup_period),
-            ("warmup_fraction", warmup_fraction),
-            ("warmup_epochs", warmup_epochs),
-        )
-        if value is not None
-    ]
-    if len(given) != 1:
-        got = " and ".join(given) if given else "None"
-        raise TypeError(
-            "give exactly one of warmup_period (an int or a list of ints, in updates), "
-            "warmup_fraction (with total_steps) and warmup_epochs (with steps_per_epoch); "
-            f"got {got}"
-        )
-    if warmup_period is not None:
-        for name, value in (("total_steps", total_steps), ("steps_per_epoch", steps_per_epoch)):
-            if value is not None:
-                raise TypeError(f"{name} only goes with warmup_fraction or warmup_epochs")
-        return warmup_period
-    if warmup_fraction is not None:
-        if steps_per_epoch is not None:
-            raise TypeError("steps_per_epoch goes with warmup_epochs, not warmup_fraction")
-        if total_steps is None:
-            raise TypeError("warmup_fraction needs total_steps, the number of updates of training")
-        fraction = _checks.as_float(warmup_fraction, "warmup_fraction")
-        if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"warmup_fraction must be in (0, 1], got {warmup_fraction!r}")
-        total = _checks.as_int(total_steps, "total_steps", minimum=1)
-        exact, what = Fraction(repr(fraction)) * total, f"{fraction!r} of {total} updates"
-    else:
-        if total_steps is not None:
-            raise TypeError("total_steps goes with warmup_fraction, not warmup_epochs")
-        if steps_per_epoch is None:
-            raise TypeError("warmup_epochs needs steps_per_epoch, the number of updates per epoch")
-        epochs = _checks.as_float(warmup_epochs, "warmup_epochs")
-        if not epochs > 0:
-            raise ValueError(f"warmup_epochs must be positive, got {warmup_epochs!r}")
-        per_epoch = _checks.as_int(steps_per_epoch, "steps_per_epoch", minimum=1)
-        exact = Fraction(repr(epochs)) * per_epoch
-        what = f"{epochs!r} epochs of {per_epoch} updates"
-    period = round(exact)  # to the nearest int, ties to even
-    if period < 1:
-        raise ValueError(f"a warmup over {what} rounds to a period of 0 updates")
-    return period
+def _check_lrs(groups: list[dict[str, Any]], params: list[dict[str, Any]]) -> None:
+    """Every group's lr is a rate; groups that share an lr tensor share their parameters."""
+    owners: dict[int, int] = {}
+    for i, group in enumerate(groups):
+        lr = group.get("lr")
+        _checks.lr(lr, f"optimizer.param_groups[{i}]['lr']")
+        # A tensor shared by several groups (an optimizer-wide default lr tensor)
+        # is dampened once, so its groups must share one factor.
+        j = owners.setdefault(id(lr), i) if isinstance(lr, Tensor) else i
+        if params[j] != params[i]:
+            raise ValueError(
+                f"optimizer.param_groups[{j}] and [{i}] hold the same lr tensor but get "
+                f"different warmup parameters ({params[j]} and {params[i]}); give each "
+                "group its own lr tensor"
+            )
 
 
 class _PeriodWarmup(BaseWarmup):
@@ -912,30 +713,19 @@ class _PeriodWarmup(BaseWarmup):
         steps_per_epoch: int | None = None,
     ) -> None:
         optimizer = _checks.optimizer(optimizer, type(self).__name__)
-        n = len(optimizer.param_groups)
-        period = _resolve_period(
+        period = _checks.period(
             warmup_period, warmup_fraction, total_steps, warmup_epochs, steps_per_epoch
         )
-        if isinstance(period, (list, tuple)):
-            entries = _checks.sequence(period, "warmup_period", n, "param group")
-            periods = [
-                _checks.as_int(p, f"warmup_period[{i}]", minimum=1) for i, p in enumerate(entries)
-            ]
-        else:
-            try:
-                value = _checks.as_int(period, "warmup_period")
-            except TypeError:
-                raise TypeError(
-                    "warmup_period must be an int or a list of ints (one per param group), "
-                    f"got {_checks.describe(period)}"
-                ) from None
-            periods = [_checks.as_int(value, "warmup_period", minimum=1)] * n
+        periods = _checks.periods(period, len(optimizer.param_groups))
         super().__init__(optimizer, [{"warmup_period": p} for p in periods], last_step)
 
     def _check_group_params(self, params: dict[str, Any], name: str) -> dict[str, Any]:
         key = f"{name}['warmup_period']"
         params["warmup_period"] = _checks.as_int(params["warmup_period"], key, minimum=1)
         return params
+
+    def _period_in_steps(self) -> int | None:
+        return max((p["warmup_period"] for p in self.warmup_params), default=None)
 
 
 class LinearWarmup(_PeriodWarmup):
@@ -972,8 +762,7 @@ class LinearWarmup(_PeriodWarmup):
             fraction is outside :math:`(0, 1]`, or the period rounds to 0.
 
     Example:
-        >>> import torch
-        >>> from pytorch_warmup import LinearWarmup
+        >>>         >>> from pytorch_warmup import LinearWarmup
         >>> opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)
         >>> cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1000)
         >>> warmup = LinearWarmup(opt, warmup_period=100)
@@ -997,6 +786,11 @@ class LinearWarmup(_PeriodWarmup):
             warmup_period: The warmup period :math:`\tau`.
         """
         return _math.linear_factor(step, warmup_period)
+
+    def _factor_fn(self, params: Mapping[str, Any]) -> Factor:
+        if type(self).warmup_factor is not LinearWarmup.warmup_factor:
+            return super()._factor_fn(params)
+        return _math.linear_of(params["warmup_period"])
 
     def warmup_factor_tensor(self, step: Tensor, warmup_period: int) -> Tensor:  # type: ignore[override]
         """:meth:`warmup_factor` with torch ops (bit for bit the same value)."""
@@ -1040,8 +834,7 @@ class ExponentialWarmup(_PeriodWarmup):
             fraction is outside :math:`(0, 1]`, or the period rounds to 0.
 
     Example:
-        >>> import torch
-        >>> from pytorch_warmup import ExponentialWarmup
+        >>>         >>> from pytorch_warmup import ExponentialWarmup
         >>> opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> warmup = ExponentialWarmup(opt, warmup_period=10**9)
         >>> opt.param_groups[0]["lr"]  # 1 - exp(-1e-9), all digits correct
@@ -1058,6 +851,11 @@ class ExponentialWarmup(_PeriodWarmup):
             warmup_period: The constant :math:`\tau`.
         """
         return _math.exponential_factor(step, warmup_period)
+
+    def _factor_fn(self, params: Mapping[str, Any]) -> Factor:
+        if type(self).warmup_factor is not ExponentialWarmup.warmup_factor:
+            return super()._factor_fn(params)
+        return _math.exponential_of(params["warmup_period"])
 
     def warmup_factor_tensor(self, step: Tensor, warmup_period: int) -> Tensor:  # type: ignore[override]
         """:meth:`warmup_factor` with torch ops (within an ulp of it)."""

@@ -27,7 +27,9 @@ that are each accurate to an ulp or two (see :func:`rho_fn`).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -35,6 +37,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from . import _checks, _math
+from ._schedule import Factor
 from .base import BaseWarmup
 from .untuned import beta2_of
 
@@ -182,6 +185,19 @@ class RAdamWarmup(BaseWarmup):
             offset: The offset :math:`\delta`.
         """
         return _math.radam_factor(step, beta2, rho_inf, offset)
+
+    def _factor_fn(self, params: Mapping[str, Any]) -> Factor:
+        if type(self).warmup_factor is not RAdamWarmup.warmup_factor:
+            return super()._factor_fn(params)
+        return functools.partial(
+            _math.radam_factor,
+            beta2=params["beta2"],
+            rho_inf_value=params["rho_inf"],
+            offset=params["offset"],
+        )
+
+    def _period_in_steps(self) -> int | None:
+        return max((round(p["rho_inf"]) for p in self.warmup_params), default=None)
 
     def warmup_factor_tensor(  # type: ignore[override]
         self, step: Tensor, beta2: float, rho_inf: float, offset: int

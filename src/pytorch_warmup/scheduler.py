@@ -70,6 +70,15 @@ def _as_scheduler_list(lr_scheduler: object) -> list[LRScheduler]:
     return items
 
 
+def _base_lrs(scheduler: LRScheduler) -> list[LR] | None:
+    """A scheduler's ``base_lrs``; for ``SequentialLR``/``ChainedScheduler``, its first one's."""
+    base = getattr(scheduler, "base_lrs", None)
+    if base is None:
+        inner = getattr(scheduler, "_schedulers", None)
+        return _base_lrs(inner[0]) if inner else None
+    return list(base)
+
+
 class WarmupLR(LRScheduler):
     r"""An LR scheduler that steps other LR schedulers under a warmup.
 
@@ -165,7 +174,9 @@ class WarmupLR(LRScheduler):
         self.optimizer: Optimizer = optimizer
         self.warmup = warmup
         self.schedulers: list[LRScheduler] = schedulers
-        source = schedulers[0].base_lrs if schedulers else warmup.lrs
+        source = _base_lrs(schedulers[0]) if schedulers else None
+        if source is None:
+            source = warmup.lrs
         self.base_lrs: list[float | Tensor] = [_lr.copy_lr(lr) for lr in source]
         self._step_count = warmup.last_step + 1
 
