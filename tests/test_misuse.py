@@ -3,7 +3,9 @@
 * entering ``dampening()`` of a warmup that is already inside its own block;
 * an LR scheduler built after the warmup, at any step, while a param group can
   still gain the ``initial_lr`` that a new scheduler sets (reported at the next
-  ``optimizer.step()``, before the update).
+  block, saying what that scheduler does with the dampened rates);
+* a ``dampening()`` block never entered, and a warmup stepped once per epoch with
+  a period in updates.
 
 A second warmup on the same optimizer is not misuse: it takes over (test_takeover.py).
 """
@@ -190,16 +192,8 @@ def test_scheduler_built_after_the_warmup_is_reported_once(
     factor = w.warmup_factor(built_after, warmup_period=8)
     assert _values(late.base_lrs) == pytest.approx([0.1 * factor, 0.03 * factor], rel=2**-22)
     with pytest.warns(pw.WarmupWarning, match="after") as rec:
-        opt.step()  # reported here, before the update that would use its rates
+        _steps(opt, w, 1, pattern, late)
     assert rec[0].filename == __file__
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        if pattern == "dampening":
-            with w.dampening():
-                late.step()
-        else:
-            late.step()
-            w.dampen()
     with warnings.catch_warnings():  # reported once, not at every step
         warnings.simplefilter("error")
         _steps(opt, w, 3, pattern, late)
@@ -258,7 +252,7 @@ LATE = {
 
 @pytest.mark.parametrize("name", list(LATE))
 def test_late_scheduler_warning_says_what_that_scheduler_does(name: str) -> None:
-    """Raised at the first update after the scheduler is built, naming its effect."""
+    """Raised at the first block after the scheduler is built, naming its effect."""
     opt = make_optimizer("float", 2)
     w = pw.LinearWarmup(opt, 8)
     build, effect = LATE[name]
@@ -266,12 +260,12 @@ def test_late_scheduler_warning_says_what_that_scheduler_does(name: str) -> None
         warnings.simplefilter("ignore", UserWarning)  # torch's own notes on some schedulers
         warnings.simplefilter("error", pw.WarmupWarning)
         late = build(opt)  # kept, as a training loop keeps it
+    opt.step()
     with pytest.warns(pw.WarmupWarning, match="created after LinearWarmup") as rec:
-        opt.step()
+        with w.dampening():
+            late.step()
     message = str(next(r.message for r in rec if r.category is pw.WarmupWarning))
     assert name in message and effect in message, message
-    with w.dampening():
-        late.step()
 
 
 # -- silent traps of the original API --------------------------------------------------------

@@ -208,10 +208,10 @@ def test_scheduler_built_after_the_warmup_is_reported() -> None:
     opt = make_opt()
     warmup = pw.LinearWarmup(opt, warmup_period=5)
     sched = pw.WarmupLR(lrs.StepLR(opt, step_size=3), warmup)
+    opt.step()
     with pytest.warns(pw.WarmupWarning, match="created after LinearWarmup") as rec:
-        opt.step()  # before the update that would use its rates
+        sched.step()
     assert "StepLR multiplies the current rate" in str(rec[0].message)
-    sched.step()
 
 
 def test_the_idiomatic_call_builds_the_scheduler_first() -> None:

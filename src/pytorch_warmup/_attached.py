@@ -39,17 +39,15 @@ from __future__ import annotations
 import functools
 import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
 from . import _checks, _lr
+from ._owners import Warmup
 from ._schedule import INF, Plan
-
-if TYPE_CHECKING:
-    from .base import BaseWarmup
 
 _is_tracing: Callable[[], bool] = getattr(
     torch.compiler, "is_dynamo_compiling", torch.compiler.is_compiling
@@ -80,7 +78,7 @@ class _Driver:
 
     __slots__ = ("fused", "inner", "inside", "installed", "n", "plan", "previous", "w")
 
-    def __init__(self, warmup: BaseWarmup) -> None:
+    def __init__(self, warmup: Warmup) -> None:
         self.w: Any = warmup
         self.plan: Plan = warmup._plan()
         self.n = len(warmup.lrs)
@@ -157,7 +155,7 @@ class Attached(_Driver):
 
     __slots__ = ("cells", "fn", "hi", "layout_", "lo", "origin", "own")
 
-    def __init__(self, warmup: BaseWarmup) -> None:
+    def __init__(self, warmup: Warmup) -> None:
         super().__init__(warmup)
         self.cells: _lr.Cells = {}
         self.own: dict[str, list[Any]] = {}
@@ -336,7 +334,7 @@ class InGraph(_Driver):
 
     __slots__ = ("ids", "index", "step_t", "store", "synced", "targets", "value_stores")
 
-    def __init__(self, warmup: BaseWarmup) -> None:
+    def __init__(self, warmup: Warmup) -> None:
         super().__init__(warmup)
         groups = warmup.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
@@ -504,7 +502,7 @@ class InGraph(_Driver):
         return current
 
 
-def attach(warmup: BaseWarmup, in_graph: bool) -> _Driver:
+def attach(warmup: Warmup, in_graph: bool) -> _Driver:
     """A driver for ``warmup``'s optimizer, installed."""
     driver: _Driver = InGraph(warmup) if in_graph else Attached(warmup)
     driver.install()

@@ -16,33 +16,30 @@ DETACHED    ``own``                                     ``detach()``, a takeover
 ``own`` is what the schedulers set: the warmup's ``lrs`` for ``lr``, a list
 per key for warmed values. Leaving a block records the groups' values as
 ``own`` and applies the next step (APPLIED or QUIET); a block that raises puts
-back what the groups held on entry. While a warmup is still to come, a pair of
-step hooks counts the optimizer updates between two blocks and looks for an LR
-scheduler built after the warmup, so both are reported before an update uses
-a wrong rate; they are removed once every later step is quiet.
+back what the groups held on entry. Entering a block looks for an LR scheduler
+built after the warmup, a rate changed outside the blocks, and (while a warmup
+is to come) several optimizer updates since the last block, read from the
+optimizer's own step count where it keeps one (Adam and its family): a warmup
+stepped once per epoch with a period in updates. Nothing is added to the
+optimizer: no hook, no cost per update.
 """
 
 from __future__ import annotations
 
 import gc
 import warnings
-import weakref
 from collections.abc import Callable
 from operator import ne
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
-from torch.utils.hooks import RemovableHandle
 
 from . import _checks, _lr
 from ._checks import WarmupWarning, user_stacklevel
-from ._owners import Claim, undampen
-from ._schedule import INF, Plan
-
-if TYPE_CHECKING:
-    from .base import BaseWarmup
+from ._owners import Claim, Warmup, undampen
+from ._schedule import Plan
 
 
 class Dampening:
@@ -53,22 +50,21 @@ class Dampening:
         "applied",
         "cells",
         "claim",
+        "counted",
         "fn",
-        "hooks",
-        "in_step",
         "inside",
+        "jumped",
         "late",
         "layout",
         "origin",
         "own",
         "plan",
         "reported",
-        "updates",
         "warmup",
         "written",
     )
 
-    def __init__(self, warmup: BaseWarmup, claim: Claim) -> None:
+    def __init__(self, warmup: Warmup, claim: Claim) -> None:
         self.warmup = warmup
         self.claim = claim
         self.cells: _lr.Cells = {}
@@ -77,9 +73,9 @@ class Dampening:
         self.own: dict[str, list[Any]] = {"lr": warmup.lrs}
         self.replan()
         self.written: list[Any] | None = None
-        self.hooks: tuple[RemovableHandle, RemovableHandle] | None = None
-        self.in_step = False
-        self.updates = 0
+        # the optimizer's own step count at the last block (see check_updates)
+        self.counted: float | None = _steps_taken(warmup.optimizer)
+        self.jumped = False  # several updates ran between the last two blocks
         self.reported: set[str] = set()
         groups = warmup.optimizer.param_groups
         # Schedulers built before the warmup have set 'initial_lr'; one that
@@ -117,7 +113,7 @@ class Dampening:
                 return
             layout = self.layout
             if f != 1.0 and layout.kind == "tensors" and layout.same(now):  # two batched ops
-                torch._foreach_copy_(w.lrs, now)  # type: ignore[arg-type]
+                torch._foreach_copy_(w.lrs, now)
                 layout.scale(f)
                 self.applied_at(step, True, None)
                 return
@@ -125,8 +121,6 @@ class Dampening:
         if plan.quiet(step, m):
             self.record_own(groups, plan)
             self.applied_at(step, False, None)
-            if plan.hi == INF:
-                self.remove_hooks()
             return
         own = self.own
         written = _lr.record(groups, w.lrs, m, self.cells)
@@ -142,14 +136,14 @@ class Dampening:
         if _lr.floats(now):
             lrs[:] = now
         elif self.layout.kind == "tensors" and self.layout.same(now):
-            torch._foreach_copy_(lrs, now)  # type: ignore[arg-type]
+            torch._foreach_copy_(lrs, now)
         else:
             _lr.record(groups, lrs)
         for term in plan.values:
             _lr.record(groups, self.own.setdefault(term.key, []), key=term.key)
 
     def applied_at(self, step: int, applied: bool, written: list[Any] | None) -> None:
-        """Bookkeeping after a step: the state, the registry, the watching hooks."""
+        """Bookkeeping after a step: the state and the registry."""
         self.warmup.last_step = step
         self.applied = applied
         if written is not None and written.count(None) == len(written):
@@ -158,8 +152,6 @@ class Dampening:
         claim = self.claim
         claim.dampened = applied
         claim.written["lr"] = written
-        if applied and self.hooks is None:
-            self.add_hooks()
 
     def current_plan(self) -> Plan:
         """The plan, rebuilt when ``warmup_params`` was replaced by hand."""
@@ -209,13 +201,12 @@ class Dampening:
         groups = w.optimizer.param_groups
         if len(groups) != len(w.lrs) or self.late is not None:
             self.groups()
-        self.in_step = False  # a block runs between updates
         if self.applied:
             now = list(map(_lr.get, groups))
             floats = _lr.floats(now)
             if self.written is not None and (not floats or now != self.written):
                 self.check_written(now)  # (a tensor is never compared)
-            if self.updates > 1:
+            if "updates" not in self.reported:
                 self.check_updates()
             if floats and len(self.own) == 1:
                 i = 0
@@ -223,10 +214,9 @@ class Dampening:
                     groups[i]["lr"] = lr
                     i += 1  # noqa: SIM113 (cheaper than enumerate)
             elif len(self.own) == 1 and self.layout.kind == "tensors" and self.layout.same(now):
-                torch._foreach_copy_(now, w.lrs)  # type: ignore[arg-type]
+                torch._foreach_copy_(now, w.lrs)
             else:
                 self.put_back()
-        self.updates = 0
         self.inside = True
 
     def leave(self, ok: bool) -> None:
@@ -262,7 +252,6 @@ class Dampening:
         if self.applied:
             undampen(self.warmup.optimizer, self.claim)
             self.applied = False
-        self.remove_hooks()
 
     # -- the checks ----------------------------------------------------------------------
 
@@ -318,10 +307,20 @@ class Dampening:
         )
 
     def check_updates(self) -> None:
-        """Warn (once) when several optimizer updates ran between two blocks."""
-        k = self.updates
-        if k < 2 or "updates" in self.reported:
+        """Warn (once) when several optimizer updates ran since the last block.
+
+        The updates are read from the optimizer's own step count (``state['step']``
+        of its first parameter, kept by Adam and its family; read only where it
+        is a CPU number, never synchronising a GPU), so nothing runs per update.
+        Two intervals in a row must show several updates: one jump alone is an
+        optimizer state loaded to resume.
+        """
+        now = _steps_taken(self.warmup.optimizer)
+        last, self.counted = self.counted, now
+        jumped, self.jumped = self.jumped, now is not None and last is not None and now - last >= 2
+        if not (jumped and self.jumped):
             return
+        k = int(now - last)  # type: ignore[operator]
         w = self.warmup
         period = w._period_in_steps()
         if period is None or period < k:
@@ -339,41 +338,18 @@ class Dampening:
             stacklevel=user_stacklevel(),
         )
 
-    # -- the step hooks that watch the updates while a warmup is to come ----------------
 
-    def add_hooks(self) -> None:
-        # Weakly: a warmup dropped without detach() is not kept alive by its optimizer
-        # (a new warmup then takes over from what the registry kept).
-        ref = weakref.ref(self)
-
-        def before(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-            driver = ref()
-            if driver is not None:
-                driver.before_update(optimizer)
-
-        def after(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-            driver = ref()
-            if driver is not None:
-                driver.in_step = False
-
-        opt = self.warmup.optimizer
-        self.hooks = (opt.register_step_pre_hook(before), opt.register_step_post_hook(after))
-
-    def remove_hooks(self) -> None:
-        if self.hooks is not None:
-            for handle in self.hooks:
-                handle.remove()
-            self.hooks = None
-
-    def before_update(self, optimizer: Optimizer) -> None:
-        if self.in_step:  # a subclass's step() calling super().step(): one update
-            return
-        self.in_step = True
-        self.updates += 1
-        if self.late is not None and self.check_late(optimizer.param_groups):
-            return  # the rate it set at construction is part of that report
-        if self.applied and self.written is not None and "outside" not in self.reported:
-            self.check_written(list(map(_lr.get, optimizer.param_groups)))
+def _steps_taken(optimizer: Optimizer) -> float | None:
+    """The optimizer's own count of its updates, where it keeps one on the CPU (0: none yet)."""
+    if not optimizer.state:
+        return 0.0
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            step = optimizer.state.get(p, {}).get("step")
+            if isinstance(step, Tensor):
+                return float(step) if step.device.type == "cpu" and step.numel() == 1 else None
+            return float(step) if isinstance(step, (int, float)) else None
+    return None
 
 
 # -- what a late scheduler does -------------------------------------------------------
@@ -433,7 +409,7 @@ def _effect(scheduler: Any) -> str:
     )
 
 
-def late_scheduler_message(warmup: BaseWarmup, late: list[int]) -> str:
+def late_scheduler_message(warmup: Warmup, late: list[int]) -> str:
     """The warning for an LR scheduler built after ``warmup``, for the schedulers at hand."""
     lrs = [_lr.to_like(lr, 0.0) for lr in warmup.lrs]
     at_hand = []

@@ -11,12 +11,26 @@ registry keeps neither the optimizer nor the warmup alive).
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from torch.optim import Optimizer
 
-if TYPE_CHECKING:
-    from .base import BaseWarmup
+from ._schedule import Plan
+
+
+class Warmup(Protocol):
+    """What the drivers and the registry use of a warmup (a :class:`~pytorch_warmup.BaseWarmup`)."""
+
+    optimizer: Optimizer
+    lrs: list[Any]
+    warmup_params: list[dict[str, Any]]
+    last_step: int
+
+    def _plan(self) -> Plan: ...
+
+    def _period_in_steps(self) -> int | None: ...
+
+    def _taken_over(self, new: Any) -> None: ...
 
 
 class Claim:
@@ -31,7 +45,7 @@ class Claim:
 
     __slots__ = ("dampened", "own", "warmup", "written")
 
-    def __init__(self, warmup: BaseWarmup) -> None:
+    def __init__(self, warmup: Warmup) -> None:
         self.warmup = weakref.ref(warmup)
         self.own: dict[str, list[Any]] = {}
         self.dampened = False
@@ -41,13 +55,13 @@ class Claim:
 _CLAIMS: weakref.WeakKeyDictionary[Optimizer, Claim] = weakref.WeakKeyDictionary()
 
 
-def warmup_of(optimizer: Optimizer) -> BaseWarmup | None:
+def warmup_of(optimizer: Optimizer) -> Warmup | None:
     """The warmup that drives ``optimizer`` now (not detached), or ``None``."""
     claim = _CLAIMS.get(optimizer)
     return claim.warmup() if claim is not None else None
 
 
-def claim(optimizer: Optimizer, warmup: BaseWarmup) -> Claim:
+def claim(optimizer: Optimizer, warmup: Warmup) -> Claim:
     """Register ``warmup`` as the optimizer's driver, taking over from the previous one."""
     previous = _CLAIMS.get(optimizer)
     if previous is not None:
@@ -62,7 +76,7 @@ def claim(optimizer: Optimizer, warmup: BaseWarmup) -> Claim:
     return new
 
 
-def release(optimizer: Optimizer, warmup: BaseWarmup) -> None:
+def release(optimizer: Optimizer, warmup: Warmup) -> None:
     """Forget ``warmup`` as the optimizer's driver (it was detached)."""
     claim = _CLAIMS.get(optimizer)
     if claim is not None and claim.warmup() is warmup:

@@ -17,7 +17,7 @@ import inspect
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -84,7 +84,11 @@ class Recording:
 
 def warning_code(message: str) -> str:
     """The finding code of a :class:`~pytorch_warmup.WarmupWarning`'s message."""
-    return "scheduler-after-warmup" if "created after" in message else "warmup-warning"
+    if "created after" in message:
+        return "scheduler-after-warmup"
+    if "without `with`" in message:
+        return "warmup-never-advances"
+    return "warmup-warning"
 
 
 # -- reading what build returned --------------------------------------------------------
@@ -149,7 +153,7 @@ def _as_dict(result: object) -> Mapping[Any, Any]:
 
 def _warmup(result: Mapping[Any, Any], optimizer: Optimizer) -> BaseWarmup | None:
     """The warmup named in ``result``, else the one that drives the optimizer."""
-    live = warmup_of(optimizer)
+    live = cast("BaseWarmup | None", warmup_of(optimizer))
     named = result.get("warmup")
     if named is None:
         return live

@@ -638,8 +638,6 @@ class BaseWarmup:
             driver.late = None
             claim.own, claim.dampened = driver.own, driver.applied
             claim.written["lr"] = driver.written
-            if driver.applied:
-                driver.add_hooks()
             self._driver = driver
         else:
             from . import _attached
@@ -762,7 +760,8 @@ class LinearWarmup(_PeriodWarmup):
             fraction is outside :math:`(0, 1]`, or the period rounds to 0.
 
     Example:
-        >>>         >>> from pytorch_warmup import LinearWarmup
+        >>> import torch
+        >>> from pytorch_warmup import LinearWarmup
         >>> opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)
         >>> cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1000)
         >>> warmup = LinearWarmup(opt, warmup_period=100)
@@ -834,7 +833,8 @@ class ExponentialWarmup(_PeriodWarmup):
             fraction is outside :math:`(0, 1]`, or the period rounds to 0.
 
     Example:
-        >>>         >>> from pytorch_warmup import ExponentialWarmup
+        >>> import torch
+        >>> from pytorch_warmup import ExponentialWarmup
         >>> opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> warmup = ExponentialWarmup(opt, warmup_period=10**9)
         >>> opt.param_groups[0]["lr"]  # 1 - exp(-1e-9), all digits correct

@@ -336,9 +336,13 @@ def _result(
         warmup=type(warmup).__name__ if warmup is not None else None,
         lightning_epoch=recording.plan.lightning_epoch,
     )
+    checked = {w.code for w in found}
     for at, message in recording.library:
+        code = _preview_run.warning_code(message)
+        if code == "warmup-never-advances" and code in checked:
+            continue  # the check has said it, with the numbers
         where = "while building" if at == 0 else f"update {at}"
-        found.append(ScheduleWarning(_preview_run.warning_code(message), at, f"{where}: {message}"))
+        found.append(ScheduleWarning(code, at, f"{where}: {message}"))
     found.sort(key=lambda w: w.update)
     return SchedulePreview(
         lrs=lrs,

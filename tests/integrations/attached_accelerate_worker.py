@@ -35,10 +35,11 @@ def main(outdir: Path) -> None:
     # (split_batches=False): the schedule is written in those units
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=UPDATES * world)
     scheduler_rates: list[float] = []
-    optimizer.register_step_pre_hook(
-        lambda o, a, k: scheduler_rates.append(o.param_groups[0]["lr"])
-    )
     warmup = pw.LinearWarmup(optimizer, warmup_period=WARMUP_PERIOD).attach()
+    # inside an update the warmup's state holds the scheduler's rate
+    optimizer.register_step_pre_hook(
+        lambda o, a, k: scheduler_rates.append(warmup.state_dict()["lrs"][0])
+    )
     used: list[tuple[int, float]] = []
     optimizer.register_step_pre_hook(
         lambda o, a, k: used.append((warmup.last_step + 1, o.param_groups[0]["lr"]))

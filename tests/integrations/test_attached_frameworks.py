@@ -35,10 +35,8 @@ def cosine(base_lr: float, k: int, t_max: int) -> float:
 def record_rates(opt: torch.optim.Optimizer, warmup: pw.BaseWarmup, log: list[Any]) -> None:
     """Record, at each update, its number t, the scheduler's rate and the rate it used.
 
-    Two step pre-hooks: one registered before the warmup's (called by the caller before
-    ``attach()``) would see the undampened rate; here the undampened rate is read
-    from the warmup's view instead: a hook registered after ``attach()`` sees the
-    dampened rate, and ``t = warmup.last_step + 1`` (the update is not counted yet).
+    A step pre-hook runs inside the update: it sees the rate the update uses, and
+    ``t = warmup.last_step + 1`` (the update is not counted yet).
     """
 
     def hook(o: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -80,11 +78,11 @@ def _lightning_module() -> Any:
         def configure_optimizers(self) -> Any:
             opt = torch.optim.AdamW(self.parameters(), lr=L_BASE_LR)
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=L_EPOCHS)
-            # (test only) a hook registered before attach() sees the scheduler's rate
-            opt.register_step_pre_hook(
-                lambda o, a, k: self.undampened.append(o.param_groups[0]["lr"])
-            )
             self.warmup = pw.LinearWarmup(opt, warmup_period=L_WARMUP).attach()
+            # (test only) inside an update the warmup's state holds the scheduler's rate
+            opt.register_step_pre_hook(
+                lambda o, a, k: self.undampened.append(self.warmup.state_dict()["lrs"][0])
+            )
             if self.warmup_state is not None:  # resuming: see on_load_checkpoint
                 self.warmup.load_state_dict(self.warmup_state)
             record_rates(opt, self.warmup, self.used)
@@ -263,8 +261,11 @@ def _hf_trainer(output_dir: Path) -> tuple[Any, pw.BaseWarmup, list[Any], list[f
     optimizer = torch.optim.AdamW(model.parameters(), lr=H_BASE_LR)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=H_UPDATES)
     undampened: list[float] = []
-    optimizer.register_step_pre_hook(lambda o, a, k: undampened.append(o.param_groups[0]["lr"]))
     warmup = pw.LinearWarmup(optimizer, warmup_period=H_WARMUP).attach()
+    # inside an update the warmup's state holds the scheduler's rate
+    optimizer.register_step_pre_hook(
+        lambda o, a, k: undampened.append(warmup.state_dict()["lrs"][0])
+    )
     used: list[Any] = []
     record_rates(optimizer, warmup, used)
     args = trainer_arguments(
