@@ -85,8 +85,12 @@ class _Driver:
         self.inside = False
         opt = warmup.optimizer
         self.fused = bool(getattr(opt, "_step_supports_amp_scaling", False))
+        previous = self.previous = opt.__dict__.get("step")
         self.inner: Callable[..., Any] = opt.step
-        self.previous = opt.__dict__.get("step")
+        if hasattr(previous, "_wrapped_by_lr_sched"):
+            # An LR scheduler's wrapper (it only marks the optimizer as stepped): the
+            # wrapper below does that itself around the step it wraps, one call less.
+            self.inner = getattr(previous, "__wrapped__").__get__(opt, type(opt))  # noqa: B009
         self.installed: Callable[..., Any] | None = None
 
     def install(self) -> None:
@@ -94,7 +98,7 @@ class _Driver:
         fn = self.make_step()
         target = getattr(self.inner, "__func__", self.inner)
         functools.update_wrapper(fn, target)  # GradScaler reads the step's signature
-        if hasattr(self.inner, "_wrapped_by_lr_sched"):
+        if hasattr(self.previous, "_wrapped_by_lr_sched"):
             fn._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
         self.installed = fn
         opt.step = types.MethodType(fn, opt)
@@ -193,6 +197,7 @@ class Attached(_Driver):
 
         def step(optimizer: Optimizer, /, *args: Any, **kwargs: Any) -> Any:
             if compiling() is not None:
+                optimizer._opt_called = True  # type: ignore[attr-defined]
                 begin(optimizer)
                 try:
                     out = inner(*args, **kwargs)
@@ -201,6 +206,7 @@ class Attached(_Driver):
                     raise
                 end(optimizer, True)
                 return out
+            optimizer._opt_called = True  # type: ignore[attr-defined]  # as LR schedulers' wrappers
             w = d.w
             s = w.last_step
             if type(s) is not int:
@@ -399,6 +405,7 @@ class InGraph(_Driver):
         inner = self.inner
 
         def step(optimizer: Optimizer, /, *args: Any, **kwargs: Any) -> Any:
+            optimizer._opt_called = True  # type: ignore[attr-defined]
             d.begin(optimizer)
             try:
                 out = inner(*args, **kwargs)

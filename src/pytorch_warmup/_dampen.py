@@ -73,9 +73,12 @@ class Dampening:
         self.own: dict[str, list[Any]] = {"lr": warmup.lrs}
         self.replan()
         self.written: list[Any] | None = None
-        # the optimizer's own step count at the last block (see check_updates)
-        self.counted: float | None = _steps_taken(warmup.optimizer)
-        self.jumped = False  # several updates ran between the last two blocks
+        # (the step, the optimizer's own step count) at the last check (see check_updates)
+        self.counted: tuple[int, float | None] = (
+            warmup.last_step - 1,
+            _steps_taken(warmup.optimizer),
+        )
+        self.jumped = False  # several updates per block ran between the last two checks
         self.reported: set[str] = set()
         groups = warmup.optimizer.param_groups
         # Schedulers built before the warmup have set 'initial_lr'; one that
@@ -206,8 +209,9 @@ class Dampening:
             floats = _lr.floats(now)
             if self.written is not None and (not floats or now != self.written):
                 self.check_written(now)  # (a tensor is never compared)
-            if "updates" not in self.reported:
-                self.check_updates()
+            last = w.last_step
+            if "updates" not in self.reported and type(last) is int and not last & (last + 1):
+                self.check_updates(last)  # at steps 0, 1, 3, 7, 15, ...: nearly free
             if floats and len(self.own) == 1:
                 i = 0
                 for lr in w.lrs:  # the schedulers see (and chain on) the undampened rates
@@ -224,7 +228,26 @@ class Dampening:
         if not ok:
             self.restore()
             return
-        last = self.warmup.last_step
+        w = self.warmup
+        last = w.last_step
+        plan = self.plan
+        if (
+            type(last) is int
+            and plan.lo <= last + 1 < plan.hi
+            and not self.applied
+            and self.late is None
+            and plan.source is w.warmup_params
+        ):  # nothing applies (after the warmup): keep lrs following the schedulers
+            now = list(map(_lr.get, w.optimizer.param_groups))
+            if len(now) == len(w.lrs):
+                if _lr.floats(now):
+                    w.lrs[:] = now
+                    w.last_step = last + 1
+                    return
+                if self.layout.kind == "tensors" and self.layout.same(now):
+                    torch._foreach_copy_(w.lrs, now)
+                    w.last_step = last + 1
+                    return
         try:
             if type(last) is not int or last < -1:  # set by hand: say what is wrong
                 last = _checks.last_step(last, "warmup.last_step")
@@ -306,21 +329,26 @@ class Dampening:
             stacklevel=user_stacklevel(),
         )
 
-    def check_updates(self) -> None:
-        """Warn (once) when several optimizer updates ran since the last block.
+    def check_updates(self, step: int) -> None:
+        """Warn (once) when several optimizer updates ran per block.
 
         The updates are read from the optimizer's own step count (``state['step']``
         of its first parameter, kept by Adam and its family; read only where it
-        is a CPU number, never synchronising a GPU), so nothing runs per update.
-        Two intervals in a row must show several updates: one jump alone is an
-        optimizer state loaded to resume.
+        is a CPU number, never synchronising a GPU), at the blocks that enter
+        steps 0, 1, 3, 7, 15, ...: nothing runs per update, next to nothing per
+        block. Two checks in a row must show several updates per block: one
+        jump alone is an optimizer state loaded to resume.
         """
         now = _steps_taken(self.warmup.optimizer)
-        last, self.counted = self.counted, now
-        jumped, self.jumped = self.jumped, now is not None and last is not None and now - last >= 2
+        (at, last), self.counted = self.counted, (step, now)
+        blocks = step - at
+        jumped, self.jumped = (
+            self.jumped,
+            (now is not None and last is not None and blocks > 0 and now - last >= 2 * blocks),
+        )
         if not (jumped and self.jumped):
             return
-        k = int(now - last)  # type: ignore[operator]
+        k = round((now - last) / blocks)  # type: ignore[operator]
         w = self.warmup
         period = w._period_in_steps()
         if period is None or period < k:

@@ -385,7 +385,10 @@ class BaseWarmup:
             >>> [round(lr, 6) for lr in lrs]  # StepLR times min(1, t/4)
             [0.025, 0.05, 0.0375, 0.05, 0.025]
         """
-        return _Dampening(self._dampening_driver("dampening()"))
+        driver = self._driver
+        if type(driver) is not Dampening:
+            driver = self._dampening_driver("dampening()")
+        return _Dampening(driver)
 
     # -- attached mode --------------------------------------------------------------
 
