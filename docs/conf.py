@@ -182,7 +182,8 @@ def _public_bases(app: Sphinx, name: str, obj: Any, options: Any, bases: list[An
     """Show a private base class (such as ``_PeriodWarmup``) as its public bases."""
     public: list[Any] = []
     for base in bases:
-        public.extend(base.__bases__ if base.__name__.startswith("_") else [base])
+        private = base.__name__.startswith("_") or "._" in base.__module__
+        public.extend(b for b in (base.__bases__ if private else [base]) if b is not object)
     bases[:] = public
 
 

@@ -157,7 +157,7 @@ class Attached(_Driver):
     general path through :mod:`pytorch_warmup._lr`.
     """
 
-    __slots__ = ("cells", "fn", "hi", "layout_", "lo", "origin", "own")
+    __slots__ = ("cells", "fn", "hi", "layout_", "lo", "own")
 
     def __init__(self, warmup: Warmup) -> None:
         super().__init__(warmup)
@@ -174,11 +174,7 @@ class Attached(_Driver):
 
     def layout(self) -> None:
         """Decide the path of the updates to come (see the class docstring)."""
-        plan = self.plan
-        term = plan.lr[0]
-        one = len(plan.lr) == 1 and not plan.values and term.index is None
-        self.fn: Callable[[int], float] | None = term.fns[0] if one else None
-        self.origin: int = getattr(term, "origin", 0)
+        self.fn: Callable[[int], float] | None = self.plan.single
         lrs = list(map(_lr.get, self.w.optimizer.param_groups))
         self.layout_ = _lr.Layout(lrs, self.cells)
         if self.layout_.kind == "tensors":
@@ -209,7 +205,7 @@ class Attached(_Driver):
             optimizer._opt_called = True  # type: ignore[attr-defined]  # as LR schedulers' wrappers
             w = d.w
             s = w.last_step
-            if type(s) is not int:
+            if type(s) is not int or s < 0:  # set by hand: checked on the general path
                 return d.update(optimizer, s, args, kwargs)
             if d.lo <= s < d.hi:  # nothing applies: count the update
                 out = inner(*args, **kwargs)
@@ -217,9 +213,9 @@ class Attached(_Driver):
                 fn = d.fn
                 groups = optimizer.param_groups
                 own = w.lrs
-                if fn is None or s < d.origin or len(groups) != len(own):
+                if fn is None or len(groups) != len(own):
                     return d.update(optimizer, s, args, kwargs)
-                f = fn(s - d.origin)
+                f = fn(s)
                 if f == 1.0 or d.layout_.kind != "floats":
                     return d.update(optimizer, s, args, kwargs, f)
                 i = 0

@@ -56,7 +56,6 @@ class Dampening:
         "jumped",
         "late",
         "layout",
-        "origin",
         "own",
         "plan",
         "reported",
@@ -103,8 +102,8 @@ class Dampening:
             self.applied_at(step, False, None)
             return
         fn = self.fn
-        if fn is not None and step >= self.origin:
-            f = fn(step - self.origin)
+        if fn is not None:
+            f = fn(step)
             now = list(map(_lr.get, groups))
             if f != 1.0 and _lr.floats(now):  # during a warmup, float rates: one pass
                 w.lrs[:] = now
@@ -166,14 +165,20 @@ class Dampening:
         self.plan = plan = self.warmup._plan()
         self.own["lr"] = self.warmup.lrs
         self.claim.own = self.own
-        term = plan.lr[0]
-        one = len(plan.lr) == 1 and not plan.values and term.index is None
-        self.fn: Callable[[int], float] | None = term.fns[0] if one else None
-        self.origin: int = getattr(term, "origin", 0)
+        self.fn: Callable[[int], float] | None = plan.single
         lrs = list(map(_lr.get, self.warmup.optimizer.param_groups))
         self.layout = _lr.Layout(lrs, self.cells)
         if self.layout.kind == "tensors":
             _lr.stores_like(self.warmup.lrs, lrs)
+
+    def reapply(self) -> None:
+        """The terms changed: apply those of the current step afresh."""
+        if self.inside:
+            return  # the block's exit applies them
+        if self.applied:
+            self.put_back()
+        self.applied = False
+        self.apply(max(int(self.warmup.last_step), 0))
 
     def put_back(self) -> None:
         """Make the groups hold ``own`` (leaving APPLIED)."""

@@ -101,6 +101,15 @@ class WarmupTerm:
             return self.origin
         return INF if self.monotone else step + 1
 
+    def single(self) -> Factor | None:
+        """The factor of every group as one function of the step, when they share it."""
+        if self.index is not None:
+            return None
+        fn, origin = self.fns[0], self.origin
+        if not origin:
+            return fn
+        return lambda step: fn(step - origin) if step >= origin else 1.0
+
     def tensor_factors(self, step: Tensor) -> tuple[list[Tensor], list[int] | None]:
         if self.tensor_fns is None:
             raise TypeError("this warmup has no warmup_factor_tensor()")
@@ -133,6 +142,11 @@ class CooldownTerm:
         if step + 1 <= self.after:
             return self.after
         return INF if self.final == 1.0 else step + 1
+
+    def single(self) -> Factor:
+        after, over, shape, final = self.after, self.over, self.shape, self.final
+        cooldown = _math.cooldown_factor
+        return lambda step: cooldown(step, after, over, shape, final)
 
     def tensor_factors(self, step: Tensor) -> tuple[list[Tensor], list[int] | None]:
         import torch
@@ -207,7 +221,7 @@ class Plan:
     which every term is the identity (empty until :meth:`quiet` finds one).
     """
 
-    __slots__ = ("hi", "lo", "lr", "n", "source", "values")
+    __slots__ = ("hi", "lo", "lr", "n", "single", "source", "values")
 
     def __init__(self, lr: list[Any], values: list[ValueTerm], n: int, source: object) -> None:
         self.lr = lr
@@ -216,6 +230,20 @@ class Plan:
         self.source = source  # the warmup_params list the plan was built from
         self.lo = 0
         self.hi = 0
+        self.single = self._single()
+
+    def _single(self) -> Factor | None:
+        """The learning-rate factor of every group as one function of the step, when the
+        groups share it and nothing else applies (the drivers' one-call path)."""
+        if self.values:
+            return None
+        fns: list[Factor | None] = [term.single() for term in self.lr]
+        if len(fns) == 1:
+            return fns[0]
+        first, second, *rest = fns
+        if first is None or second is None or rest:
+            return None
+        return lambda step: first(step) * second(step)
 
     def lr_factors(self, step: int) -> list[float]:
         """The product of the learning-rate factors, one per group."""

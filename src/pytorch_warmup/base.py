@@ -12,10 +12,10 @@ at iteration :math:`t = \text{step} + 1`. :class:`BaseWarmup` holds what a
 warmup *is*: the pure function :meth:`BaseWarmup.warmup_factor` of each
 subclass, the warmup's state (``lrs``, ``warmup_params``, ``last_step``) and
 its public API. How the factor reaches the optimizer lives elsewhere:
-:mod:`pytorch_warmup._dampen` (the original ``dampening()`` protocol) and
-:mod:`pytorch_warmup._attached` (:meth:`BaseWarmup.attach`), both writing the
-param groups through :mod:`pytorch_warmup._lr`; the factors themselves are
-terms of :mod:`pytorch_warmup._schedule`.
+``_dampen.py`` (the original ``dampening()`` protocol) and ``_attached.py``
+(:meth:`BaseWarmup.attach`), both writing the param groups through ``_lr.py``;
+the factors themselves are terms of ``_schedule.py``, and what goes beyond the
+warmup (a cooldown, a rewarm, warmed group values) is in ``_plans.py``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from . import _checks, _lr, _math, _owners
 from ._checks import WarmupWarning, user_stacklevel
 from ._dampen import Dampening
 from ._lr import LR
+from ._plans import EXTRA_KEYS, Plans
 from ._schedule import Factor, Plan, WarmupTerm, distinct
 
 __all__ = ["BaseWarmup", "ExponentialWarmup", "LinearWarmup", "WarmupWarning", "get_warmup_params"]
@@ -131,7 +132,7 @@ class _Dampening:
             return
 
 
-class BaseWarmup:
+class BaseWarmup(Plans):
     r"""Base class of the warmup schedules.
 
     At each iteration :math:`t` the learning rate :math:`\alpha_t` set by the
@@ -265,15 +266,18 @@ class BaseWarmup:
     def _plan(self) -> Plan:
         """The terms this warmup applies: its own factor (and what is added to it)."""
         params = self.warmup_params
+        n = len(params)
         found, index = distinct(params)
         term = WarmupTerm(
             fns=[self._factor_fn(p) for p in found],
             tensor_fns=[functools.partial(self.warmup_factor_tensor, **p) for p in found],
             index=index,
-            n=len(params),
+            n=n,
+            origin=int(self.__dict__.get("rewarmed_at", 0)),
             monotone=self._never_decreases,
         )
-        return Plan([term], [], len(params), params)
+        lr, values = self._extra_terms(n)
+        return Plan([term, *lr], values, n, params)
 
     def lr_factors(self, step: int) -> list[float]:
         r"""The factor each param group's learning rate gets at update ``step + 1``.
@@ -497,6 +501,9 @@ class BaseWarmup:
         self._driver = None
         _owners.release(self.optimizer, self)
 
+    def _extras_now(self) -> dict[str, Any]:
+        return {k: self.__dict__[k] for k in EXTRA_KEYS if k in self.__dict__}
+
     def _taken_over(self, new: BaseWarmup) -> None:
         """Another warmup was built on the optimizer: step aside for it."""
         self.detach()
@@ -548,6 +555,7 @@ class BaseWarmup:
             "lrs": [_lr.copy_lr(lr) for lr in self.lrs],
             "warmup_params": [dict(p) for p in self.warmup_params],
             "last_step": self.last_step,
+            **self._extras_state(),
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -573,9 +581,10 @@ class BaseWarmup:
             RuntimeError: inside :meth:`dampening` or an update.
         """
         cls = type(self).__name__
-        state = _checks.state_keys(state_dict, _STATE_KEYS, cls)
+        state = _checks.state_keys(state_dict, _STATE_KEYS, cls, optional=EXTRA_KEYS)
         groups = self.optimizer.param_groups
         n = len(groups)
+        extras = self._check_extras(state, n)
         lrs = _checks.sequence(state["lrs"], "state 'lrs'", n, "param group")
         for i, lr in enumerate(lrs):
             _checks.lr(lr, f"state 'lrs'[{i}]")
@@ -584,18 +593,27 @@ class BaseWarmup:
         driver = self._driver
         if driver is not None and driver.inside:
             raise RuntimeError("load_state_dict() cannot be called inside dampening() or an update")
-        saved = (self.warmup_params, self.last_step)
+        saved = (self.warmup_params, self.last_step, self._extras_now())
         self.warmup_params, self.last_step = params, step
+        self._set_extras(extras)
         try:
             self._plan().lr_factors(step)  # the parameters must give a factor
         finally:
-            self.warmup_params, self.last_step = saved
+            self.warmup_params, self.last_step = saved[:2]
+            self._set_extras(saved[2])
         self.lrs[:] = [_lr.to_like(lr, g["lr"]) for lr, g in zip(lrs, groups, strict=True)]
         self.warmup_params = params
         self.last_step = step
+        self._set_extras(extras)
         if driver is None:
             return
         _lr.write(groups, self.lrs)
+        for w in extras.get("warmed", []):  # the groups' own values of what is warmed
+            own = [
+                _lr.to_like(v, now)
+                for v, now in zip(w["own"], _lr.read(groups, w["key"]), strict=True)
+            ]
+            _lr.write(groups, own, w["key"])
         driver.replan()
         if isinstance(driver, Dampening):
             driver.late = None
@@ -727,6 +745,49 @@ class _PeriodWarmup(BaseWarmup):
 
     def _period_in_steps(self) -> int | None:
         return max((p["warmup_period"] for p in self.warmup_params), default=None)
+
+    def rewarm(  # type: ignore[override]
+        self,
+        warmup_period: int | Sequence[int] | None = None,
+        *,
+        warmup_fraction: float | None = None,
+        total_steps: int | None = None,
+        warmup_epochs: float | None = None,
+        steps_per_epoch: int | None = None,
+    ) -> BaseWarmup:
+        """Restart the warmup at the current update (see :meth:`BaseWarmup.rewarm`).
+
+        With no argument, the same period (the untuned warmups read
+        :math:`\beta_2` from the optimizer again); or a new period, in updates,
+        as a fraction of ``total_steps``, or in epochs, as at construction.
+
+        Example:
+            >>> import torch
+            >>> from pytorch_warmup import LinearWarmup
+            >>> opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1.0)
+            >>> warmup = LinearWarmup(opt, warmup_period=2).attach()
+            >>> for _ in range(3):
+            ...     opt.step()
+            >>> warmup = warmup.rewarm(warmup_period=4)
+            >>> used = []
+            >>> for _ in range(5):
+            ...     used += warmup.get_last_lr()
+            ...     opt.step()
+            >>> used
+            [0.25, 0.5, 0.75, 1.0, 1.0]
+        """
+        given = (warmup_period, warmup_fraction, total_steps, warmup_epochs, steps_per_epoch)
+        if all(v is None for v in given):
+            periods = self._default_periods()
+        else:
+            period = _checks.period(*given)
+            periods = _checks.periods(period, len(self.optimizer.param_groups))
+        self._restart([{"warmup_period": p} for p in periods])
+        return self
+
+    def _default_periods(self) -> list[int]:
+        """The periods a rewarm without arguments uses: the current ones."""
+        return [p["warmup_period"] for p in self.warmup_params]
 
 
 class LinearWarmup(_PeriodWarmup):

@@ -126,6 +126,18 @@ def _open_beta2(beta2: object) -> float:
     return value
 
 
+def _radam_params(opt: Optimizer, cls: str) -> list[dict[str, Any]]:
+    """The warmup parameters of each param group, from its ``betas``."""
+    params = []
+    for i, group in enumerate(opt.param_groups):
+        beta2, _ = beta2_of(group, i, cls, low=0.6)
+        rho_inf = _math.rho_inf(beta2)
+        params.append(
+            {"beta2": beta2, "rho_inf": rho_inf, "offset": _math.radam_offset(beta2, rho_inf)}
+        )
+    return params
+
+
 class RAdamWarmup(BaseWarmup):
     r"""The warmup equivalent to RAdam's rectification, for Adam-family optimizers.
 
@@ -162,16 +174,18 @@ class RAdamWarmup(BaseWarmup):
     _never_decreases = True
 
     def __init__(self, optimizer: Optimizer, last_step: int = -1) -> None:
-        cls = type(self).__name__
-        opt = _checks.optimizer(optimizer, cls)
-        params = []
-        for i, group in enumerate(opt.param_groups):
-            beta2, _ = beta2_of(group, i, cls, low=0.6)
-            rho_inf = _math.rho_inf(beta2)
-            params.append(
-                {"beta2": beta2, "rho_inf": rho_inf, "offset": _math.radam_offset(beta2, rho_inf)}
-            )
-        super().__init__(opt, params, last_step)
+        opt = _checks.optimizer(optimizer, type(self).__name__)
+        super().__init__(opt, _radam_params(opt, type(self).__name__), last_step)
+
+    def rewarm(self, warmup_params: Any = None) -> RAdamWarmup:
+        """Restart the warmup at the current update, with :math:`\beta_2` read again.
+
+        See :meth:`BaseWarmup.rewarm`; explicit ``warmup_params`` are taken as given.
+        """
+        if warmup_params is None:
+            warmup_params = _radam_params(self.optimizer, type(self).__name__)
+        super().rewarm(warmup_params)
+        return self
 
     def warmup_factor(  # type: ignore[override]
         self, step: int, beta2: float, rho_inf: float, offset: int

@@ -139,6 +139,9 @@ class UntunedLinearWarmup(LinearWarmup):
         periods = _untuned_periods(optimizer, 2, type(self).__name__)
         super().__init__(optimizer, periods, last_step)
 
+    def _default_periods(self) -> list[int]:
+        return _untuned_periods(self.optimizer, 2, type(self).__name__)
+
 
 class UntunedExponentialWarmup(ExponentialWarmup):
     r"""Exponential warmup with constant :math:`\tau = \lfloor 1/(1-\beta_2) \rfloor`.
@@ -170,3 +173,6 @@ class UntunedExponentialWarmup(ExponentialWarmup):
     def __init__(self, optimizer: Optimizer, last_step: int = -1) -> None:
         periods = _untuned_periods(optimizer, 1, type(self).__name__)
         super().__init__(optimizer, periods, last_step)
+
+    def _default_periods(self) -> list[int]:
+        return _untuned_periods(self.optimizer, 1, type(self).__name__)
