@@ -160,6 +160,8 @@ def record(
         factors = [1.0] * len(groups)
     if offsets is None:
         offsets = [0.0] * len(groups)
+    if len(store) != len(now):  # a new store: filled below
+        store[:] = [0.0] * len(now)
     current: list[float | None] = []
     dst: list[Tensor] = []
     src: list[Tensor] = []

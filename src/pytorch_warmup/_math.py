@@ -189,11 +189,12 @@ def cooldown_factor(step: int, after: int, over: int, shape: str, final: float) 
     The cooldown runs over updates ``after + 1`` to ``after + over``; with
     :math:`u = t - \text{after}` updates into it and :math:`p = u/\text{over}`,
     the factor is :math:`f + (1 - f)\,g(p)` where :math:`f` is ``final`` and
-    :math:`g` falls from 1 to 0: :math:`1-p` (linear), :math:`\cos^2(\pi p/2)`
-    (cosine, the same as :math:`(1+\cos\pi p)/2`), :math:`1-\sqrt p` (1−sqrt,
-    as :math:`(1-p)/(1+\sqrt p)`); exponential is :math:`f^{\,p}`. Each form
-    avoids cancellation. Exactly 1.0 up to update ``after``, exactly ``final``
-    from update ``after + over`` on.
+    :math:`g` falls from 1 to 0: :math:`1-p` (linear), :math:`(1+\cos\pi p)/2`
+    (cosine, computed as :math:`\cos^2(\pi p/2)`, or :math:`\sin^2(\pi q/2)`
+    with the exact :math:`q = 1-p` past the middle), :math:`1-\sqrt p` (1−sqrt,
+    as :math:`q/(1+\sqrt p)`); exponential is :math:`f^{\,p}`. Each form avoids
+    cancellation. Exactly 1.0 up to update ``after``, exactly ``final`` from
+    update ``after + over`` on.
     """
     u = step + 1 - after
     if u <= 0:
@@ -206,15 +207,20 @@ def cooldown_factor(step: int, after: int, over: int, shape: str, final: float) 
     if shape == "linear":
         g = (over - u) / over
     elif shape == "cosine":
-        g = math.cos(math.pi * p / 2.0) ** 2
+        half = math.pi / 2.0
+        g = math.cos(half * p) ** 2 if 2 * u <= over else math.sin(half * (over - u) / over) ** 2
     else:  # "1-sqrt"
         g = (over - u) / over / (1.0 + math.sqrt(p))
     return final + (1.0 - final) * g
 
 
-def value_fraction(step: int, period: int, shape: str) -> float:
-    r"""How far a warmed value has come at update :math:`t = \text{step}+1`: the linear or
-    exponential warmup factor of ``period`` (:math:`\sigma_t`, from near 0 to exactly 1)."""
+def value_fraction(k: int, period: int, shape: str) -> float:
+    r"""How far a warmed value has come after ``k`` updates of its warmup: :math:`\sigma_k`.
+
+    Linear :math:`\min\{1, k/\tau\}` or exponential :math:`1 - e^{-k/\tau}`:
+    exactly 0 at the first update (``k = 0``, the start value), exactly 1 from
+    ``k = period`` (linear) or once :math:`e^{-k/\tau}` rounds away (exponential).
+    """
     if shape == "linear":
-        return linear_factor(step, period)
-    return exponential_factor(step, period)
+        return min(1.0, k / period)
+    return -math.expm1(-k / period)

@@ -110,7 +110,7 @@ class Plans:
             >>> used  # warmup, stable, cooldown to 0 over updates 5 to 8
             [0.5, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0]
         """
-        now = max(int(self.last_step), 0)
+        now = self._updates_done()
         after, over = _cooldown_span(over_updates, after_update, last_fraction, total_updates, now)
         if shape not in _math.COOLDOWN_SHAPES:
             raise ValueError(f"shape must be one of {list(_math.COOLDOWN_SHAPES)}, got {shape!r}")
@@ -183,11 +183,12 @@ class Plans:
     ) -> Any:
         r"""Warm another group value from ``start`` to the group's own, from now on.
 
-        Update :math:`t` (counted from now) uses
-        :math:`v_0 + (v - v_0)\,\sigma_t` for the group value :math:`v`, where
-        :math:`\sigma_t` is the linear (:math:`\min\{1, t/\tau\}`) or exponential
-        (:math:`1 - e^{-t/\tau}`) warmup factor: exactly ``start`` plus the
-        first step, exactly the group's own value from the period's end on.
+        The :math:`(k+1)`-th update from now uses
+        :math:`v_0 + (v - v_0)\,\sigma_k` for the group value :math:`v`, where
+        :math:`\sigma_k` is :math:`\min\{1, k/\tau\}` (linear) or
+        :math:`1 - e^{-k/\tau}` (exponential): exactly ``start`` at the first
+        update, exactly the group's own value from update :math:`\tau + 1` on
+        (linear).
         Attached, the group holds its own value between updates (what
         ``OneCycleLR`` or the user set) and the update uses the warmed one;
         tensors are changed in place. A second ``warm()`` of the same key
@@ -196,7 +197,7 @@ class Plans:
         Args:
             key: ``"momentum"`` (SGD, Muon, RMSprop), ``"beta1"`` (``betas[0]`` of
                 the Adam family), ``"weight_decay"``, or another numeric group key.
-            start: :math:`v_0`, the value of the first update's start.
+            start: :math:`v_0`, the value the first update uses.
             warmup_period: :math:`\tau` in updates (an int, or one per group), or
                 ``"untuned"``: :math:`\lfloor 2/(1-\beta_2) \rfloor` (linear) or
                 :math:`\lfloor 1/(1-\beta_2) \rfloor` (exponential) from each
@@ -223,7 +224,7 @@ class Plans:
             >>> for _ in range(5):
             ...     opt.step()
             >>> [round(m, 4) for m in seen], opt.param_groups[0]["momentum"]
-            ([0.875, 0.9, 0.925, 0.95, 0.95], 0.95)
+            ([0.85, 0.875, 0.9, 0.925, 0.95], 0.95)
         """
         groups = self.optimizer.param_groups
         n = len(groups)
@@ -267,7 +268,7 @@ class Plans:
                 "start": start,
                 "shape": shape,
                 "periods": periods,
-                "from_step": max(int(self.last_step), 0),
+                "from_step": self._updates_done(),
                 "own": _lr.read(groups, key),
             }
         )
@@ -276,6 +277,13 @@ class Plans:
         return self
 
     # -- what the warmup's plan adds -------------------------------------------------
+
+    def _updates_done(self) -> int:
+        """``last_step`` brought up to date (the in-graph mode counts on the device)."""
+        driver = self._driver
+        if hasattr(driver, "sync"):
+            driver.sync()
+        return max(int(self.last_step), 0)
 
     def _extra_terms(self, n: int) -> tuple[list[Any], list[ValueTerm]]:
         """The terms of the cooldown and the warmed values (empty when unused)."""
@@ -306,12 +314,9 @@ class Plans:
 
     def _restart(self, params: list[dict[str, Any]]) -> None:
         """Restart the warmup now with ``params`` (see :meth:`rewarm`)."""
-        now = max(int(self.last_step), 0)
+        now = self._updates_done()
         cooldown = self.__dict__.get("cooldown")
-        saved = self.warmup_params
-        self.warmup_params = params
-        period = self._period_in_steps()  # of the new parameters
-        self.warmup_params = saved
+        period = self._period_in_steps(params)
         planned = cooldown["after_update"] if cooldown is not None else None
         if planned is not None and period is not None and now <= planned < now + period:
             raise ValueError(
@@ -319,7 +324,7 @@ class Plans:
                 f"rewarmed warmup's period ends (update {now + period}): plan it again with "
                 "cool_down() after rewarm()"
             )
-        self.warmup_params = params
+        vars(self)["warmup_params"] = params
         self.__dict__["rewarmed_at"] = now
         if cooldown is not None and cooldown["after_update"] < now:
             del self.__dict__["cooldown"]  # it has started: the rewarm ends it
@@ -443,7 +448,7 @@ class Plans:
 
     # -- provided by BaseWarmup -----------------------------------------------------
 
-    def _period_in_steps(self) -> int | None:
+    def _period_in_steps(self, params: list[dict[str, Any]] | None = None) -> int | None:
         raise NotImplementedError
 
     def _check_params(self, warmup_params: object, num_groups: int) -> list[dict[str, Any]]:

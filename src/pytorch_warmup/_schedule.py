@@ -12,8 +12,8 @@ term             group key     value used at update :math:`t`
 ``WarmupTerm``   ``lr``        :math:`\alpha\,\omega(t - o)` (``warmup_factor``; o:
                                the update a rewarm restarted it at, else 0)
 ``CooldownTerm`` ``lr``        :math:`\alpha\,c(t)`, from 1 to ``final``
-``ValueTerm``    another key   :math:`v_0 + (v - v_0)\,\sigma(t - o)`: from ``start``
-                               to the group's own value :math:`v`
+``ValueTerm``    another key   :math:`v_0 + (v - v_0)\,\sigma_{t-1-o}`: from ``start``
+                               (the first update) to the group's own value :math:`v`
 ===============  ============  ====================================================
 
 The factors of the ``lr`` terms multiply (their product is computed first, then
@@ -160,7 +160,8 @@ class CooldownTerm:
             if self.shape == "linear":
                 g = (self.over - u) / self.over
             elif self.shape == "cosine":
-                g = torch.cos(p * (math.pi / 2.0)) ** 2
+                late = torch.sin((math.pi / 2.0) * (self.over - u) / self.over) ** 2
+                g = torch.where(2 * u <= self.over, torch.cos(p * (math.pi / 2.0)) ** 2, late)
             else:
                 g = (self.over - u) / self.over / (1.0 + torch.sqrt(p))
             c = f + (1.0 - f) * g
@@ -205,10 +206,8 @@ class ValueTerm:
         s = step - self.origin
         out = []
         for p in self.periods:
-            if self.shape == "linear":
-                sigma = torch.clamp((s + 1.0) / p, max=1.0)
-            else:
-                sigma = -torch.expm1(-(s + 1.0) / p)
+            linear = self.shape == "linear"
+            sigma = torch.clamp(s / p, max=1.0) if linear else -torch.expm1(-s / p)
             out.append(torch.where(s < 0, 1.0, sigma))
         return out, self.index
 

@@ -293,8 +293,9 @@ class BaseWarmup(Plans):
         plan = driver.current_plan() if driver is not None else self._plan()
         return plan.lr_factors(step)
 
-    def _period_in_steps(self) -> int | None:
-        """About how many steps the warmup lasts, when known (for the misuse checks)."""
+    def _period_in_steps(self, params: list[dict[str, Any]] | None = None) -> int | None:
+        """About how many steps the warmup lasts with ``params`` (default: its own), when
+        known: for the misuse checks and the cooldown's overlap."""
         return None
 
     def _factors_in_use(self) -> list[float]:
@@ -743,8 +744,9 @@ class _PeriodWarmup(BaseWarmup):
         params["warmup_period"] = _checks.as_int(params["warmup_period"], key, minimum=1)
         return params
 
-    def _period_in_steps(self) -> int | None:
-        return max((p["warmup_period"] for p in self.warmup_params), default=None)
+    def _period_in_steps(self, params: list[dict[str, Any]] | None = None) -> int | None:
+        params = self.warmup_params if params is None else params
+        return max((p["warmup_period"] for p in params), default=None)
 
     def rewarm(  # type: ignore[override]
         self,

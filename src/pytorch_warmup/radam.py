@@ -210,8 +210,9 @@ class RAdamWarmup(BaseWarmup):
             offset=params["offset"],
         )
 
-    def _period_in_steps(self) -> int | None:
-        return max((round(p["rho_inf"]) for p in self.warmup_params), default=None)
+    def _period_in_steps(self, params: list[dict[str, Any]] | None = None) -> int | None:
+        params = self.warmup_params if params is None else params
+        return max((round(p["rho_inf"]) for p in params), default=None)
 
     def warmup_factor_tensor(  # type: ignore[override]
         self, step: Tensor, beta2: float, rho_inf: float, offset: int
