@@ -15,6 +15,7 @@ import sys
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
@@ -216,3 +217,49 @@ def periods(value: object, n: int, name: str = "warmup_period") -> list[int]:
             f"{name} must be an int or a list of ints (one per param group), got {describe(value)}"
         ) from None
     return [as_int(number, name, minimum=1)] * n
+
+
+def _shortest_decimal(value: float, dtype: torch.dtype) -> str:
+    """The shortest decimal that rounds to ``value`` in ``dtype``: the number the user wrote."""
+    for digits in range(1, 18):
+        text = f"{value:.{digits}g}"
+        if torch.tensor(float(text), dtype=dtype).item() == value:
+            return text
+    return repr(value)
+
+
+def beta2_of(group: dict[str, Any], index: int, cls: str, low: float = 0.0) -> tuple[float, str]:
+    """``betas[1]`` of a param group, checked, and the decimal it was written as."""
+    betas = group.get("betas")
+    if betas is None:
+        raise TypeError(
+            f"{cls} needs an Adam-family optimizer whose param groups have 'betas'; "
+            f"optimizer.param_groups[{index}] has none (keys: {sorted(group)}). "
+            "Use LinearWarmup or ExponentialWarmup with an explicit warmup_period instead."
+        )
+    try:
+        given = betas[1]
+    except (TypeError, IndexError, KeyError):
+        raise TypeError(
+            f"optimizer.param_groups[{index}]['betas'] must be a pair (beta1, beta2), got {betas!r}"
+        ) from None
+    name = f"optimizer.param_groups[{index}]['betas'][1]"
+    dtype = torch.float64
+    if isinstance(given, Tensor):
+        if given.numel() != 1 or not given.is_floating_point():
+            raise TypeError(
+                f"{name} must be a number, got a tensor of shape {tuple(given.shape)} "
+                f"and dtype {given.dtype}"
+            )
+        dtype = given.dtype
+        given = given.item()  # construction only, never on the step path
+    value = as_float(given, name)
+    try:
+        beta2(value, name, low)
+    except ValueError:
+        bracket = "[0, 1)" if low == 0.0 else f"({low:g}, 1)"
+        raise ValueError(
+            f"{cls} needs beta2 in {bracket}; optimizer.param_groups[{index}] has "
+            f"betas[1]={given!r}"
+        ) from None
+    return value, _shortest_decimal(value, dtype)

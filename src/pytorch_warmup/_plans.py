@@ -493,11 +493,9 @@ def _cooldown_span(
 
 def _untuned_periods(groups: list[dict[str, Any]], scale: int) -> list[int]:
     """The untuned period of each group from its ``betas``."""
-    from .untuned import beta2_of
-
     periods = []
     for i, group in enumerate(groups):
-        beta2, decimal = beta2_of(group, i, "warm(warmup_period='untuned')")
+        beta2, decimal = _checks.beta2_of(group, i, "warm(warmup_period='untuned')")
         periods.append(_math.untuned_period(beta2, scale, decimal))
     return periods
 

@@ -4,7 +4,8 @@ r"""Running a schedule for :func:`pytorch_warmup.preview.preview`: the plan and 
 :class:`Plan` (what the loop steps, per update and per epoch, and which warmup
 drives the optimizer), then calls ``optimizer.step()`` ``num_updates`` times
 with no gradients, recording in a step pre-hook the learning rate of every
-param group and the factor the warmup applies to it. The user's process is
+param group and the warmup factor applied to it, and what the warmup does
+beyond its warmup (the cooldowns that run, the rewarms). The user's process is
 left as it was: torch's global random number generators (CPU, and CUDA where
 it is in use) are restored, and warnings other than this package's go on to
 the caller.
@@ -23,11 +24,19 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from . import _checks
+from . import _checks, _math
 from ._owners import warmup_of
 from .base import BaseWarmup, WarmupWarning
 
-__all__ = ["BUILD_KEYS", "Plan", "Recording", "run", "summarize", "warning_code"]
+__all__ = [
+    "BUILD_KEYS",
+    "Plan",
+    "Recording",
+    "cooldown_factor",
+    "run",
+    "summarize",
+    "warning_code",
+]
 
 BUILD_KEYS = ("optimizer", "step", "epoch_step", "lr_scheduler", "warmup")
 """The keys of the dict that ``build`` may return."""
@@ -74,12 +83,34 @@ class Plan:
 
 @dataclass
 class Recording:
-    """What a run recorded: one row per update, and this package's warnings."""
+    r"""What a run recorded: one row per update, and this package's warnings.
+
+    ``factor_rows`` hold the warmup factor :math:`\omega_t` alone; a cooldown's
+    factor is known from ``cooldowns`` (each plan that ran, or that was still
+    planned at the end, in the state's format) and ``rewarms`` (the update
+    counts after which the warmup restarted: its ``rewarmed_at``).
+    """
 
     plan: Plan
     rows: list[list[float]] = field(default_factory=list)
     factor_rows: list[list[float]] = field(default_factory=list)
     library: list[tuple[int, str]] = field(default_factory=list)  # (update, message)
+    cooldowns: list[dict[str, Any]] = field(default_factory=list)
+    rewarms: list[int] = field(default_factory=list)
+
+    def note(self, warmup: BaseWarmup, step: int) -> None:
+        """Keep the cooldown in force at update ``step + 1`` and the last rewarm, once each."""
+        state = warmup.__dict__
+        cooldown = state.get("cooldown")
+        if cooldown is not None and step >= cooldown["after_update"]:
+            self.keep_cooldown(cooldown)
+        rewarmed = state.get("rewarmed_at", 0)
+        if rewarmed > 0 and (not self.rewarms or self.rewarms[-1] != rewarmed):
+            self.rewarms.append(int(rewarmed))
+
+    def keep_cooldown(self, cooldown: Mapping[str, Any]) -> None:
+        if not self.cooldowns or self.cooldowns[-1] != cooldown:
+            self.cooldowns.append(dict(cooldown))
 
 
 def warning_code(message: str) -> str:
@@ -308,7 +339,7 @@ def _loop(
     def record(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         rows.append([_lr_value(group["lr"]) for group in optimizer.param_groups])
         if warmup is not None:  # the factors of this update, in every mode (in-graph too)
-            factor_rows.append(list(warmup._factors_in_use()))
+            factor_rows.append(_warmup_factors(warmup, recording))
 
     handle = plan.optimizer.register_step_pre_hook(record)
     try:
@@ -332,6 +363,35 @@ def _loop(
         handle.remove()
 
 
+def _warmup_factors(warmup: BaseWarmup, recording: Recording) -> list[float]:
+    r"""The warmup factor :math:`\omega_t` of each group for the update in progress.
+
+    The warmup applies :math:`\omega_t c_t`, with :math:`c_t` the cooldown's
+    factor: while :math:`c_t = 1` that is :math:`\omega_t` itself; during a
+    cooldown :math:`\omega_t` is computed from the warmup's own factor, counted
+    from its last (re)start, as the warmup computes it.
+    """
+    applied = list(warmup._factors_in_use())  # brings an in-graph count up to date
+    step = max(int(warmup.last_step), 0)
+    recording.note(warmup, step)
+    cooldown = warmup.__dict__.get("cooldown")
+    if cooldown is None or cooldown_factor(cooldown, step) == 1.0:
+        return applied
+    origin = int(warmup.__dict__.get("rewarmed_at", 0))
+    return [float(warmup.warmup_factor(step - origin, **p)) for p in warmup.warmup_params]
+
+
+def cooldown_factor(cooldown: Mapping[str, Any], step: int) -> float:
+    """The factor of a cooldown (in the state's format) at update ``step + 1``."""
+    return _math.cooldown_factor(
+        step,
+        cooldown["after_update"],
+        cooldown["over_updates"],
+        cooldown["shape"],
+        cooldown["final"],
+    )
+
+
 def run(
     build: Callable[..., Any],
     num_updates: int,
@@ -353,6 +413,10 @@ def run(
                 kept.collect(0)
                 recording = Recording(read_plan(result, updates_per_epoch), library=library)
                 _loop(recording, num_updates, updates_per_epoch, kept.collect)
+                warmup = recording.plan.warmup
+                planned = warmup.__dict__.get("cooldown") if warmup is not None else None
+                if planned is not None:  # still planned at the end: it may never have run
+                    recording.keep_cooldown(planned)
             finally:
                 kept.collect(kept.update)
     finally:

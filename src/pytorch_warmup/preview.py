@@ -9,7 +9,8 @@ It records the learning rate of every param group at every update *as the
 optimizer uses it*, and the warmup factor applied to it, whichever way the
 warmup is applied (``dampening()``, :class:`~pytorch_warmup.WarmupLR`, the
 attached mode, in-graph or not), and with LR schedulers stepped once per
-update or once per epoch.
+update or once per epoch; and what the warmup does beyond the warmup: the
+cooldowns that run (``cool_down()``) and the rewarms (``rewarm()``).
 
 :func:`check_schedule` then looks at the trajectory for the mistakes that make a
 schedule differ from the one meant, one small check per mistake (the list is
@@ -24,6 +25,7 @@ and the command line (:mod:`pytorch_warmup.cli`) is not imported at all.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from typing import Any
 
 import torch
 
-from . import _checks, _preview_run
+from . import _checks, _math, _preview_run
 from .base import BaseWarmup
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "SchedulePreview",
     "ScheduleWarning",
     "check_schedule",
+    "cooldown_factors",
     "preview",
 ]
 
@@ -53,6 +56,10 @@ CHECKS: tuple[str, ...] = (
     "warmup-longer-than-training",
     "decay-ended",
     "still-rising",
+    "cooldown-during-warmup",
+    "cooldown-unfinished",
+    "cooldown-ended-early",
+    "rewarm-above-stable",
     "scheduler-after-warmup",
     "warmup-warning",
 )
@@ -82,6 +89,31 @@ r"""The codes of the findings of :func:`check_schedule` and :func:`preview`.
 ``still-rising``
     The rate still rises at the last update, by more than :data:`STILL_RISING`
     over the last tenth of the updates.
+``cooldown-during-warmup``
+    A cooldown starts before the warmup ends, so the rate never reaches the
+    stable rate: the update before a cooldown of the warmup's own
+    (``cool_down()``) uses :math:`\omega_t < 1` (below 0.9 for a warmup that
+    approaches 1 without reaching it); or, with the factors known, the LR
+    schedulers' own rate stays flat and then falls over two updates or more
+    while :math:`\omega_t` is still below that; or, with no factors known, a
+    linear ramp from update 1 bends (rises by less than its step for a few
+    updates, fewer than the ramp lasted) and falls, peaking more than 1 %
+    below where the ramp was heading (a hand-written ``LambdaLR``). A
+    cooldown that starts at its full slope exactly where it cuts the ramp
+    looks like a warmup that ends there and is not found without the factors.
+``cooldown-unfinished``
+    The cooldown in force at the end (``cool_down()``) ends after the last
+    update and has covered less than 99 % of its way from 1 to its ``final``
+    factor there: the rate is still falling at the end (or the cooldown never
+    starts). A cooldown planned to end one update after the training, whose
+    last update is as low as a hand-written ``LambdaLR`` cooldown's, passes.
+``cooldown-ended-early``
+    A cooldown to 0 ends two updates or more before the training does (or
+    before the rewarm that follows it), and those updates use rate 0.
+``rewarm-above-stable``
+    After a rewarm (``rewarm()``, or a warmup factor that falls back), the
+    rate rises above the highest rate of the updates before the rewarm (the
+    stable rate, before the cooldown).
 ``scheduler-after-warmup``, ``warmup-warning``
     Found by :func:`preview` only: the :class:`~pytorch_warmup.WarmupWarning`
     of an LR scheduler built after the warmup, and the other ones (a rate
@@ -111,6 +143,17 @@ _RISE = 1e-9
 
 _PERIOD_CAP = 1_000_000
 """At most this many factors are summed for the effective period of a warmup."""
+
+_WARMED = 0.9
+r"""A warmup that approaches 1 without reaching it (exponential, RAdam) counts as over,
+for ``cooldown-during-warmup``, once :math:`\omega_t` reaches this."""
+
+_COOLDOWN_DONE = 0.99
+"""``cooldown-unfinished``: a cooldown has done its job once it has covered this much of
+its way from 1 to its final factor."""
+
+_BEND = 0.01
+"""``cooldown-during-warmup`` without factors: a bent ramp peaks this much below its line."""
 
 _SHARP_END = 4.0
 r"""A warmup whose factor reaches exactly 1 within this many effective periods is
@@ -158,6 +201,13 @@ class SchedulePreview:
         warnings: What :func:`check_schedule` found, in update order.
         name: What was previewed, for titles and reports (``module:function``).
         period_is_effective: Whether ``warmup_periods`` are effective periods.
+        cooldowns: The cooldowns of the warmup (``cool_down()``) that ran, in
+            order, and one still planned at the end, each a dict with the
+            keys of the warmup's state: ``after_update`` (:math:`S`),
+            ``over_updates`` (:math:`D`), ``shape`` and ``final``.
+        rewarms: The update counts after which the warmup restarted
+            (``rewarm()``; the state's ``rewarmed_at``): update
+            :math:`R + 1` uses :math:`\omega_1` again.
     """
 
     lrs: list[list[float]]
@@ -168,18 +218,32 @@ class SchedulePreview:
     warnings: list[ScheduleWarning] = field(default_factory=list)
     name: str | None = None
     period_is_effective: bool = False
+    cooldowns: list[dict[str, Any]] = field(default_factory=list)
+    rewarms: list[int] = field(default_factory=list)
 
     @property
     def num_updates(self) -> int:
         """The number of updates previewed."""
         return len(self.lrs[0]) if self.lrs else 0
 
-    def write_csv(self, path: str | Path) -> None:
-        r"""Write one row per update: ``update``, ``epoch``, ``lr[g]``, ``omega[g]``.
+    @property
+    def cooldown_factors(self) -> list[float] | None:
+        r"""The cooldown's factor :math:`c_t` of each update, or ``None`` without a cooldown.
 
-        ``epoch`` (1-based) is there when ``updates_per_epoch`` is known and
-        ``omega[g]`` when the schedule has a warmup. Values are written with
-        ``repr``, so reading them back gives the same floats.
+        The same for every param group; the rate used is the LR schedulers'
+        rate times :math:`\omega_t c_t`. A rewarm ends a cooldown that has
+        started (:math:`c_t = 1` after it).
+        """
+        return cooldown_factors(self.num_updates, self.cooldowns, self.rewarms)
+
+    def write_csv(self, path: str | Path) -> None:
+        r"""Write one row per update: ``update``, ``epoch``, ``lr[g]``, ``omega[g]``, ``cooldown``.
+
+        ``epoch`` (1-based) is there when ``updates_per_epoch`` is known,
+        ``omega[g]`` when the schedule has a warmup, and ``cooldown`` (the
+        factor :math:`c_t`, the same for every group) when a cooldown ran or
+        was planned. Values are written with ``repr``, so reading them back
+        gives the same floats.
 
         Args:
             path: The output file.
@@ -191,6 +255,9 @@ class SchedulePreview:
         header += [f"lr[{g}]" for g in groups]
         if self.factors is not None:
             header += [f"omega[{g}]" for g in groups]
+        cooldown = self.cooldown_factors
+        if cooldown is not None:
+            header.append("cooldown")
         with open(path, "w", newline="", encoding="utf-8") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(header)
@@ -201,6 +268,8 @@ class SchedulePreview:
                 row += [repr(lrs[i]) for lrs in self.lrs]
                 if self.factors is not None:
                     row += [repr(factors[i]) for factors in self.factors]
+                if cooldown is not None:
+                    row.append(repr(cooldown[i]))
                 writer.writerow(row)
 
     def plot(self, path: str | Path, title: str | None = None) -> None:
@@ -208,11 +277,13 @@ class SchedulePreview:
 
         One line per param group (one panel per group when their rates differ
         tenfold or more); with a warmup, a thin dotted line shows the rate of the
-        LR schedulers alone (the rate divided by :math:`\omega_t`). The warmup is
+        LR schedulers alone (the rate divided by :math:`\omega_t`, and by the
+        cooldown's factor). The warmup is
         shaded where it really is, in updates: up to the update where
         :math:`\omega_t` reaches 1, or, for the exponential and RAdam warmups,
         over their effective period :math:`\sum_t (1-\omega_t)`, with the
-        updates where :math:`\omega_t` reaches 0.9 and 0.99 marked. A rate that
+        updates where :math:`\omega_t` reaches 0.9 and 0.99 marked; so is each
+        cooldown (another colour) and the warmup after each rewarm. A rate that
         stays ten times or more below the dotted line is drawn on a log scale.
         Each finding is a red mark at its update. Needs matplotlib
         (``pip install ".[cli]"``).
@@ -335,6 +406,8 @@ def _result(
         updates_per_epoch=updates_per_epoch,
         warmup=type(warmup).__name__ if warmup is not None else None,
         lightning_epoch=recording.plan.lightning_epoch,
+        cooldowns=recording.cooldowns,
+        rewarms=recording.rewarms,
     )
     checked = {w.code for w in found}
     for at, message in recording.library:
@@ -353,6 +426,8 @@ def _result(
         warnings=found,
         name=name,
         period_is_effective=effective,
+        cooldowns=recording.cooldowns,
+        rewarms=recording.rewarms,
     )
 
 
@@ -377,6 +452,35 @@ def _warmup_span(warmup: BaseWarmup, params: Mapping[str, Any]) -> tuple[float, 
 # -- the checks -------------------------------------------------------------------------
 
 
+def cooldown_factors(
+    num_updates: int, cooldowns: Sequence[Mapping[str, Any]], rewarms: Sequence[int] = ()
+) -> list[float] | None:
+    r"""The cooldown factor :math:`c_t` of each update, from the cooldowns and the rewarms.
+
+    A cooldown ``{"after_update": S, "over_updates": D, "shape": ..., "final": f}``
+    (the warmup's state) gives updates :math:`S+1` to :math:`S+D` the factors of
+    ``cool_down()``, and :math:`f` after them, until the first rewarm after
+    :math:`S` (which ends it) or the end. ``None`` without a cooldown.
+
+    Example:
+        >>> from pytorch_warmup.preview import cooldown_factors
+        >>> plan = {"after_update": 2, "over_updates": 4, "shape": "linear", "final": 0.0}
+        >>> cooldown_factors(8, [plan])
+        [1.0, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0]
+        >>> cooldown_factors(8, [plan], rewarms=[5])  # the rewarm after update 5 ends it
+        [1.0, 1.0, 0.75, 0.5, 0.25, 1.0, 1.0, 1.0]
+    """
+    if not cooldowns:
+        return None
+    factors = [1.0] * num_updates
+    for plan in cooldowns:
+        after = plan["after_update"]
+        stop = min((r for r in rewarms if r > after), default=num_updates)
+        for step in range(after, min(stop, num_updates)):
+            factors[step] = _preview_run.cooldown_factor(plan, step)
+    return factors
+
+
 @dataclass(frozen=True)
 class _Group:
     """The trajectory of one param group, as the checks see it."""
@@ -388,6 +492,9 @@ class _Group:
     warmup: str = "the warmup"
     updates_per_epoch: int | None = None
     lightning_epoch: bool = False
+    cooldown: list[float] | None = None  # c_t, from the cooldowns and the rewarms
+    plans: tuple[Mapping[str, Any], ...] = ()  # the cooldowns, by after_update
+    rewarms: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -397,6 +504,54 @@ class _Group:
     def peak(self) -> int:
         """The index where the initial rise ends: the first maximum of the non-decreasing start."""
         return _first_peak(self.lr)
+
+    @functools.cached_property
+    def own(self) -> list[float]:
+        r"""The LR schedulers' own rate: the rate divided by :math:`\omega_t` and :math:`c_t`.
+
+        Where that product is 0 (a cooldown to 0) the rate before is kept.
+        """
+        lr = self.lr
+        if self.omega is None and self.cooldown is None:
+            return lr
+        omega = self.omega or [1.0] * self.n
+        cooldown = self.cooldown or [1.0] * self.n
+        out: list[float] = []
+        for v, w, c in zip(lr, omega, cooldown, strict=True):
+            factor = w * c
+            out.append(v / factor if factor > 0.0 else (out[-1] if out else v))
+        return out
+
+    @functools.cached_property
+    def restarts(self) -> list[int]:
+        """The rewarms (update counts), given or seen as a warmup factor that falls back."""
+        seen = set(self.rewarms)
+        if self.omega is not None:
+            omega = self.omega
+            seen |= {i for i in range(1, self.n) if omega[i] < omega[i - 1] * (1.0 - _RISE)}
+        return sorted(r for r in seen if 0 < r < self.n)
+
+    def origin(self, update: int) -> int:
+        """The update count the warmup in force after ``update`` updates started from."""
+        return max((r for r in self.restarts if r <= update), default=0)
+
+    def warmed_level(self, origin: int) -> float:
+        r"""The factor at which the warmup started after ``origin`` updates counts as over.
+
+        1 for a warmup that reaches exactly 1 within :data:`_SHARP_END` effective
+        periods (linear), else :data:`_WARMED`.
+        """
+        omega = self.omega
+        if omega is None:
+            return 1.0
+        total = 0.0
+        for i in range(origin, self.n):
+            if i > origin and omega[i] < omega[i - 1]:
+                break  # the next rewarm
+            if omega[i] >= 1.0:
+                return 1.0 if i - origin + 1 <= _SHARP_END * total + 2.0 else _WARMED
+            total += 1.0 - omega[i]
+        return _WARMED
 
 
 def _rises(a: float, b: float) -> bool:
@@ -540,15 +695,14 @@ def _decay_ended(g: _Group) -> ScheduleWarning | None:
 
     Looks at the schedulers' own rate (the rate divided by :math:`\omega_t`
     when the factors are known, so that a warmup still rising after a
-    scheduler's first step is no turn back up): after its peak it reaches 0
+    scheduler's first step is no turn back up, and by a cooldown's factor,
+    which its own checks see to): after its peak it reaches 0
     before the last update and stays there, or falls and then rises again
     smoothly over two updates or more (a cosine whose ``T_max`` is shorter
     than the training; a warm restart, which jumps back in one update, does
     not count).
     """
-    lr = g.lr
-    if g.omega is not None and all(w > 0.0 for w in g.omega):
-        lr = [v / w for v, w in zip(lr, g.omega, strict=True)]
+    lr = g.own
     n, peak = len(lr), _first_peak(lr)
     zero = 1e-12 * lr[peak]
     if zero <= 0.0:
@@ -604,6 +758,194 @@ def _still_rising(g: _Group) -> ScheduleWarning | None:
     )
 
 
+def _cooldown_during_warmup(g: _Group) -> ScheduleWarning | None:
+    r"""``cooldown-during-warmup``: a cooldown starts before the warmup ends.
+
+    The rate then never reaches the stable rate. Found from a cooldown of the
+    warmup's own whose last update before it (:math:`S`) still has
+    :math:`\omega_S` below 1 (below :data:`_WARMED` for a warmup that only
+    approaches 1), which ``cool_down()`` refuses only for the period it knows;
+    from the LR schedulers' own rate, flat from update 1 and then falling over
+    two updates while the warmup is not over (a ``LambdaLR`` cooldown under a
+    warmup of this package); or, with no factors, from a linear ramp that bends
+    and then falls (a ``LambdaLR`` that does both).
+    """
+    for plan in g.plans:
+        after = int(plan["after_update"])
+        if after >= g.n or (g.omega is None and g.period is None):
+            continue
+        origin = g.origin(after)
+        if g.omega is not None:
+            level = g.warmed_level(origin)
+            omega = g.omega[after - 1] if after > origin else 0.0
+            if omega < level:
+                return _overlap(g, after, f"the warmup factor is {omega:.4g}")
+        elif g.period is not None and after < origin + g.period:
+            return _overlap(g, after, f"{g.warmup} has a period of {g.period:g} updates")
+    if g.omega is not None:
+        own, omega = g.own, g.omega
+        fall = next((i for i in range(1, g.n) if abs(own[i] - own[0]) > _RISE * own[0]), g.n)
+        if (
+            2 <= fall < g.n - 1
+            and _rises(own[fall], own[fall - 1])
+            and _rises(own[fall + 1], own[fall])
+            and omega[fall - 1] < g.warmed_level(0)
+        ):
+            why = f"the warmup factor is {omega[fall - 1]:.4g}"
+            return _overlap(g, fall, why, "the LR schedulers' ")
+        return None
+    bent = _bent_ramp(g.lr)
+    if bent is None:
+        return None
+    ramp, peak, deficit = bent
+    step = g.lr[1] - g.lr[0]
+    return ScheduleWarning(
+        "cooldown-during-warmup",
+        ramp + 1,
+        f"update {ramp + 1}: the linear ramp of the learning rate{g.label} (+{step:.4g} per "
+        f"update over updates 1-{ramp}) bends at update {ramp + 1} and the rate falls after "
+        f"update {peak + 1}, peaking at {g.lr[peak]:.6g}, {deficit:.1%} below where the ramp "
+        "was heading: a cooldown (or decay) starts before the warmup ends; start it after the "
+        "warmup's last update",
+    )
+
+
+def _overlap(g: _Group, after: int, why: str, whose: str = "") -> ScheduleWarning:
+    stable = g.own[after - 1] if after >= 1 else g.own[0]
+    reached = max(g.lr[: after + 1])
+    return ScheduleWarning(
+        "cooldown-during-warmup",
+        after + 1,
+        f"update {after + 1}: {whose or 'the '}cooldown{g.label} starts after update {after}, "
+        f"where {why}: it starts before the warmup ends, and the rate never gets above "
+        f"{reached:.6g} (the stable rate is {stable:.6g}); start the cooldown after the "
+        "warmup's last update",
+    )
+
+
+def _bent_ramp(lr: Sequence[float]) -> tuple[int, int, float] | None:
+    """A linear ramp from update 1 that bends, then falls: (ramp length, peak index, deficit).
+
+    The ramp rises by the same step (to 1e-6 of it) for three updates or more;
+    after it the rate rises by less for fewer updates than the ramp lasted,
+    peaks more than :data:`_BEND` below the ramp's line, and falls over two
+    updates. A decay that runs under the warmup from update 1 bends from the
+    start (a short ramp, a long bend) and is not reported.
+    """
+    n = len(lr)
+    step = lr[1] - lr[0] if n > 1 else 0.0
+    if n < 6 or not step > 0.0:
+        return None
+    k = 1
+    while k + 1 < n and abs(lr[k + 1] - lr[k] - step) <= 1e-6 * step:
+        k += 1
+    peak = _first_peak(lr)
+    if k < 3 or peak <= k or peak - k > k + 1 or peak + 2 >= n:
+        return None
+    if not (lr[peak + 1] < lr[peak] and lr[peak + 2] < lr[peak + 1]):
+        return None
+    deficit = 1.0 - lr[peak] / (lr[0] + step * peak)
+    if deficit <= _BEND:
+        return None
+    return k + 1, peak, deficit
+
+
+def _last_plan(g: _Group) -> tuple[Mapping[str, Any], int] | None:
+    """The cooldown in force at the end, and the update its effect lasts to (its stop)."""
+    if not g.plans:
+        return None
+    plan = g.plans[-1]
+    stop = min((r for r in g.restarts if r > plan["after_update"]), default=g.n)
+    return plan, stop
+
+
+def _cooldown_unfinished(g: _Group) -> ScheduleWarning | None:
+    """``cooldown-unfinished``: the cooldown in force at the end ends after the last update.
+
+    Reported when, at the last update, it has covered less than
+    :data:`_COOLDOWN_DONE` of its way from 1 to its final factor: the rate is
+    still falling at the end of the training (or the cooldown never starts).
+    A cooldown that a rewarm ends is not in force at the end.
+    """
+    found = _last_plan(g)
+    if found is None or found[1] < g.n:
+        return None
+    plan, n = found[0], g.n
+    after, over, final = int(plan["after_update"]), int(plan["over_updates"]), plan["final"]
+    if after + over <= n or final >= 1.0:
+        return None
+    what = f"the {plan['shape']} cooldown{g.label} over updates {after + 1}-{after + over}"
+    hint = f"end it by the last update (cool_down(last_fraction=..., total_updates={n}))"
+    if after >= n:
+        return ScheduleWarning(
+            "cooldown-unfinished",
+            n,
+            f"update {n}: {what} starts after the last update ({n}): it never runs; {hint}",
+        )
+    factor = _preview_run.cooldown_factor(plan, n - 1)
+    covered = (1.0 - factor) / (1.0 - final)
+    if covered >= _COOLDOWN_DONE:
+        return None
+    return ScheduleWarning(
+        "cooldown-unfinished",
+        n,
+        f"update {n}: {what} ends after the last update ({n}): the rate is still falling "
+        f"there, at {factor:.4g} of the stable rate (final {final:g}, {covered:.1%} of the "
+        f"way); {hint}",
+    )
+
+
+def _cooldown_ended_early(g: _Group) -> ScheduleWarning | None:
+    """``cooldown-ended-early``: a cooldown to 0 ends two updates or more before the end.
+
+    Its last update :math:`S + D` uses rate 0 (the factor is exactly ``final``
+    there); every update after it until the training ends, or until the rewarm
+    that ends the cooldown, does too and changes nothing.
+    """
+    for plan in g.plans:
+        after, over = int(plan["after_update"]), int(plan["over_updates"])
+        stop = min((r for r in g.restarts if r > after), default=g.n)
+        end = after + over
+        if plan["final"] != 0.0 or end >= stop:
+            continue
+        until = "the last update" if stop == g.n else f"the rewarm after update {stop}"
+        return ScheduleWarning(
+            "cooldown-ended-early",
+            end,
+            f"updates {end}-{stop} ({stop - end + 1} of {g.n}): the cooldown{g.label} reaches "
+            f"0 at update {end} and every update until {until} uses learning rate 0.0; end "
+            f"the cooldown at update {stop} (over_updates={stop - after}), or rewarm() after "
+            f"update {end}",
+        )
+    return None
+
+
+def _rewarm_above_stable(g: _Group) -> ScheduleWarning | None:
+    """``rewarm-above-stable``: after a rewarm the rate rises above the stable rate.
+
+    The stable rate is the highest rate of the updates since the previous
+    (re)start, before the cooldown; a rewarm brings the rate back up to it, so
+    more than that (beyond rounding) means the rate the LR schedulers or the
+    param group set changed with the rewarm.
+    """
+    bounds = [0, *g.restarts, g.n]
+    for j, rewarm in enumerate(g.restarts):
+        before = g.lr[bounds[j] : rewarm]
+        after = g.lr[rewarm : bounds[j + 2]]
+        stable, peak = max(before), max(after)
+        if peak > stable * (1.0 + _RISE) and stable > 0.0:
+            at = rewarm + after.index(peak) + 1
+            return ScheduleWarning(
+                "rewarm-above-stable",
+                at,
+                f"update {at}: the rewarm{g.label} after update {rewarm} peaks at {peak:.6g}, "
+                f"{peak / stable - 1.0:.1%} above the stable rate {stable:.6g} of the updates "
+                f"before it (updates {bounds[j] + 1}-{rewarm}): check the rate the LR "
+                "schedulers or the param group set after the rewarm",
+            )
+    return None
+
+
 def _check_group(g: _Group) -> list[ScheduleWarning]:
     """The checks on one group; a check that another finding explains is left out."""
     never = _never_advances(g)
@@ -612,7 +954,19 @@ def _check_group(g: _Group) -> list[ScheduleWarning]:
     longer = _warmup_longer_than_training(g)
     decay = _decay_ended(g)
     rising = None if never or longer or decay else _still_rising(g)
-    found = (_zero_first_update(g), never, flat, jump, longer, decay, rising)
+    found = (
+        _zero_first_update(g),
+        never,
+        flat,
+        jump,
+        longer,
+        decay,
+        rising,
+        _cooldown_during_warmup(g),
+        _cooldown_unfinished(g),
+        _cooldown_ended_early(g),
+        _rewarm_above_stable(g),
+    )
     return [w for w in found if w is not None]
 
 
@@ -624,6 +978,8 @@ def check_schedule(
     updates_per_epoch: int | None = None,
     warmup: str | None = None,
     lightning_epoch: bool = False,
+    cooldowns: Sequence[Mapping[str, Any]] = (),
+    rewarms: Sequence[int] = (),
 ) -> list[ScheduleWarning]:
     r"""Look for the common mistakes in a learning-rate trajectory.
 
@@ -643,13 +999,19 @@ def check_schedule(
         warmup: The warmup's name, for the messages.
         lightning_epoch: The warmup is stepped by an LR scheduler left at
             Lightning's default interval ``"epoch"`` (changes the hint).
+        cooldowns: The cooldowns of the warmup (``cool_down()``), each a dict
+            as in its ``state_dict()["cooldown"]``: ``after_update``,
+            ``over_updates``, ``shape``, ``final``.
+        rewarms: The update counts after which the warmup restarted
+            (``rewarm()``; its state's ``rewarmed_at``).
 
     Returns:
         The findings, in update order.
 
     Raises:
         TypeError: ``lrs`` is not a list of numbers or of lists of numbers.
-        ValueError: the lists are empty or of different lengths.
+        ValueError: the lists are empty or of different lengths, or a cooldown
+            or a rewarm is not valid.
 
     Example:
         >>> from pytorch_warmup.preview import check_schedule
@@ -660,6 +1022,13 @@ def check_schedule(
         update 1: the first update uses learning rate 0.0; start the warmup above 0 ((t + 1) / N)
     """
     groups = _groups(lrs, factors, warmup_periods, updates_per_epoch, warmup, lightning_epoch)
+    plans = tuple(sorted(_cooldowns(cooldowns), key=lambda c: int(c["after_update"])))
+    restarts = tuple(_checks.as_int(r, f"rewarms[{i}]", minimum=1) for i, r in enumerate(rewarms))
+    if plans or restarts:
+        cooldown = cooldown_factors(groups[0].n, plans, restarts)
+        groups = [
+            dataclasses.replace(g, cooldown=cooldown, plans=plans, rewarms=restarts) for g in groups
+        ]
     live = [g for g in groups if any(v != 0.0 for v in g.lr)]
     if not live:
         n = groups[0].n
@@ -706,6 +1075,38 @@ def _groups(
         )
         for g, lr in enumerate(rates)
     ]
+
+
+def _cooldowns(cooldowns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ``cooldowns`` of :func:`check_schedule`, checked, as the warmup's state holds them."""
+    if isinstance(cooldowns, Mapping) or not isinstance(cooldowns, Sequence):
+        raise TypeError(
+            "cooldowns must be a list of dicts (state_dict()['cooldown']), got "
+            f"{_checks.describe(cooldowns)}"
+        )
+    keys = {"after_update", "over_updates", "shape", "final"}
+    out = []
+    for i, plan in enumerate(cooldowns):
+        name = f"cooldowns[{i}]"
+        if not isinstance(plan, Mapping) or set(plan) != keys:
+            raise ValueError(f"{name} must be a dict with the keys {sorted(keys)}, got {plan!r}")
+        if plan["shape"] not in _math.COOLDOWN_SHAPES:
+            raise ValueError(
+                f"{name}['shape'] must be one of {list(_math.COOLDOWN_SHAPES)}, got "
+                f"{plan['shape']!r}"
+            )
+        final = _checks.as_float(plan["final"], f"{name}['final']")
+        if not 0.0 <= final <= 1.0:
+            raise ValueError(f"{name}['final'] must be in [0, 1], got {final!r}")
+        out.append(
+            {
+                "after_update": _checks.as_int(plan["after_update"], f"{name}['after_update']", 0),
+                "over_updates": _checks.as_int(plan["over_updates"], f"{name}['over_updates']", 1),
+                "shape": plan["shape"],
+                "final": final,
+            }
+        )
+    return out
 
 
 def _as_groups(

@@ -37,9 +37,9 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from . import _checks, _math
+from ._checks import beta2_of
 from ._schedule import Factor
 from .base import BaseWarmup
-from .untuned import beta2_of
 
 __all__ = ["RAdamWarmup", "get_offset", "rho_fn", "rho_inf_fn"]
 

@@ -12,62 +12,13 @@ tuning. The periods are
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
-from torch import Tensor
 from torch.optim import Optimizer
 
 from . import _checks, _math
+from ._checks import beta2_of
 from .base import ExponentialWarmup, LinearWarmup
 
 __all__ = ["UntunedExponentialWarmup", "UntunedLinearWarmup", "untuned_period"]
-
-
-def _shortest_decimal(value: float, dtype: torch.dtype) -> str:
-    """The shortest decimal that rounds to ``value`` in ``dtype``: the number the user wrote."""
-    for digits in range(1, 18):
-        text = f"{value:.{digits}g}"
-        if torch.tensor(float(text), dtype=dtype).item() == value:
-            return text
-    return repr(value)
-
-
-def beta2_of(group: dict[str, Any], index: int, cls: str, low: float = 0.0) -> tuple[float, str]:
-    """``betas[1]`` of a param group, checked, and the decimal it was written as."""
-    betas = group.get("betas")
-    if betas is None:
-        raise TypeError(
-            f"{cls} needs an Adam-family optimizer whose param groups have 'betas'; "
-            f"optimizer.param_groups[{index}] has none (keys: {sorted(group)}). "
-            "Use LinearWarmup or ExponentialWarmup with an explicit warmup_period instead."
-        )
-    try:
-        beta2 = betas[1]
-    except (TypeError, IndexError, KeyError):
-        raise TypeError(
-            f"optimizer.param_groups[{index}]['betas'] must be a pair (beta1, beta2), got {betas!r}"
-        ) from None
-    name = f"optimizer.param_groups[{index}]['betas'][1]"
-    dtype = torch.float64
-    if isinstance(beta2, Tensor):
-        if beta2.numel() != 1 or not beta2.is_floating_point():
-            raise TypeError(
-                f"{name} must be a number, got a tensor of shape {tuple(beta2.shape)} "
-                f"and dtype {beta2.dtype}"
-            )
-        dtype = beta2.dtype
-        beta2 = beta2.item()  # construction only, never on the step path
-    value = _checks.as_float(beta2, name)
-    try:
-        _checks.beta2(value, name, low)
-    except ValueError:
-        bracket = "[0, 1)" if low == 0.0 else f"({low:g}, 1)"
-        raise ValueError(
-            f"{cls} needs beta2 in {bracket}; optimizer.param_groups[{index}] has "
-            f"betas[1]={beta2!r}"
-        ) from None
-    return value, _shortest_decimal(value, dtype)
 
 
 def untuned_period(beta2: float, scale: int) -> int:
