@@ -262,3 +262,25 @@ def test_lrs_holds_the_undampened_rates_after_the_warmup() -> None:
             with warmup.dampening():
                 decay.step()
             assert warmup.lrs == [decay.get_last_lr()[0]]
+
+
+# -- a scheduler that wraps optimizer.step() after attach() -------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_detach_under_a_scheduler_built_after_attach(mode: str) -> None:
+    """A scheduler built after attach() wraps optimizer.step() over the warmup's own
+    wrapper; after detach() that wrapper stays in the chain but applies nothing."""
+    opt, p, warmup = attached(0.4, mode)
+    decay = sched.StepLR(opt, step_size=100, gamma=0.5)  # wraps step() over the warmup
+    assert [update(opt, p) for _ in range(2)] == [0.1, 0.2]
+    warmup.detach()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's own step-order warning stays quiet too
+        used = [update(opt, p) for _ in range(3)]
+        decay.step()
+    assert used == [0.4, 0.4, 0.4]
+    assert warmup.state_dict()["last_step"] == 2
+    again = pw.LinearWarmup(opt, 2).attach(in_graph=mode == "in_graph")
+    assert [update(opt, p) for _ in range(3)] == [0.2, 0.4, 0.4]
+    assert again.state_dict()["last_step"] == 3

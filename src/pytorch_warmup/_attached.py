@@ -115,7 +115,12 @@ class _Driver:
         raise NotImplementedError
 
     def uninstall(self) -> None:
-        """Put the optimizer's ``step`` back, or make the wrapper pass calls on."""
+        """Put the optimizer's ``step`` back, or make the wrapper pass calls on.
+
+        When something wrapped the optimizer's ``step`` again since (an LR scheduler
+        built after ``attach()``), the wrapper stays in that chain but applies
+        nothing any more, and counts into nothing.
+        """
         opt = self.w.optimizer
         here = opt.__dict__.get("step")
         if getattr(here, "__func__", None) is self.installed:
@@ -123,7 +128,12 @@ class _Driver:
                 del opt.step
             else:
                 opt.step = self.previous
-        self.w = _Inert()  # a wrapper something else still calls counts into nothing
+        self.w = _Inert()
+        self.pass_on()
+
+    def pass_on(self) -> None:
+        """From now on the wrapper only calls the step it wraps."""
+        raise NotImplementedError
 
     def groups(self, optimizer: Optimizer) -> list[dict[str, Any]]:
         groups = optimizer.param_groups
@@ -163,14 +173,17 @@ class Attached(_Driver):
         super().__init__(warmup)
         self.cells: _lr.Cells = {}
         self.own: dict[str, list[Any]] = {}
-        self.lo = 0
-        self.hi = 0
+        self.lo: float = 0  # a run of quiet steps: lo <= last_step < hi
+        self.hi: float = 0
         self.layout()
 
     def replan(self) -> None:
         super().replan()
         self.lo = self.hi = 0
         self.layout()
+
+    def pass_on(self) -> None:
+        self.lo, self.hi = -INF, INF  # quiet for good: nothing applies
 
     def layout(self) -> None:
         """Decide the path of the updates to come (see the class docstring)."""
@@ -334,7 +347,16 @@ class InGraph(_Driver):
     :meth:`~pytorch_warmup.BaseWarmup.state_dict` (and the other readers).
     """
 
-    __slots__ = ("ids", "index", "step_t", "store", "synced", "targets", "value_stores")
+    __slots__ = (
+        "ids",
+        "index",
+        "passing",
+        "step_t",
+        "store",
+        "synced",
+        "targets",
+        "value_stores",
+    )
 
     def __init__(self, warmup: Warmup) -> None:
         super().__init__(warmup)
@@ -352,6 +374,7 @@ class InGraph(_Driver):
         # An int64 counter: torch.compile drops in-place updates of a 0-dim float64 CPU
         # tensor that is not an input (torch 2.13).
         step = max(int(warmup.last_step), 0)
+        self.passing = False
         self.step_t = torch.tensor(step, dtype=torch.int64, device=devices.pop())
         self.synced = step
         self.store: list[Tensor] = []
@@ -396,12 +419,17 @@ class InGraph(_Driver):
         super().replan()
         self.check_values()
 
+    def pass_on(self) -> None:
+        self.passing = True
+
     def make_step(self) -> Callable[..., Any]:
         d = self
         inner = self.inner
 
         def step(optimizer: Optimizer, /, *args: Any, **kwargs: Any) -> Any:
             optimizer._opt_called = True  # type: ignore[attr-defined]
+            if d.passing:  # detached, but still called by a wrapper built on top of it
+                return inner(*args, **kwargs)
             d.begin(optimizer)
             try:
                 out = inner(*args, **kwargs)
