@@ -78,6 +78,10 @@ figures: $(STAMP)
 	$(BIN)/pytorch-warmup preview examples.schedules:scheduler_after_warmup --updates 3000 -o docs/images/preview_scheduler_after_warmup.png
 	$(BIN)/pytorch-warmup plot --scheduler cosine --total-steps 10000 --warmup linear --beta2 0.999 -o docs/images/preview_composed.png
 	$(BIN)/pytorch-warmup plot --scheduler step --total-steps 3000 --warmup radam --beta2 0.99 -o docs/images/preview_radam.png
+	$(BIN)/pytorch-warmup plot --scheduler constant --warmup linear --beta2 0.99 --total-steps 1000 --cooldown 1-sqrt --cooldown-fraction 0.2 -o docs/images/wsd_schedule.png
+	$(BIN)/pytorch-warmup preview examples.schedules:checkpoint_and_rewarm --updates 10000 -o docs/images/wsd_checkpoint_rewarm.png
+	$(BIN)/pytorch-warmup preview examples.schedules:cooldown_during_warmup --updates 10000 -o docs/images/wsd_cooldown_during_warmup.png
+	$(BIN)/pytorch-warmup preview examples.schedules:cooldown_ended_early --updates 10000 -o docs/images/wsd_cooldown_ended_early.png
 	$(BIN)/pytorch-warmup demo --output demo-output --no-progress
 	cp demo-output/loss.png docs/images/demo_loss.png
 	cp demo-output/lr.png docs/images/demo_lr.png

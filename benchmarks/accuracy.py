@@ -1,8 +1,9 @@
 """Accuracy of the warmup factors against 50-digit references.
 
-Prints, for each schedule, the largest relative error of the float64 factor over a
-grid of periods / beta2 values and steps up to 10**9, in units of 2**-53, next to
-what the textbook formulas (as written in the paper) give on the same grid.
+Prints, for each schedule, the largest relative error of the library's float64 factor
+(``warmup_factor`` of the public classes) over a grid of periods / beta2 values and steps
+up to 10**9, in units of 2**-53, next to what the textbook formulas (as written in the
+paper) give on the same grid.
 
 Run: .venv/bin/python benchmarks/accuracy.py
 """
@@ -10,11 +11,12 @@ Run: .venv/bin/python benchmarks/accuracy.py
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import mpmath
+import torch
 
 import pytorch_warmup as pw
-from pytorch_warmup._math import radam_factor as _radam_factor
 
 mpmath.mp.dps = 50
 U = 2.0**-53
@@ -41,20 +43,31 @@ def radam_ref(t: int, beta2: float) -> tuple[mpmath.mpf, mpmath.mpf]:
     return r, mpmath.sqrt((r - 4) * (r - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * r))
 
 
+def factor(cls: type[pw.BaseWarmup], beta2: float = 0.999, **kwargs: int) -> Callable[[int], float]:
+    """The factor of update t (step t - 1) of the library's warmup ``cls``."""
+    param = torch.zeros(1, requires_grad=True)
+    warmup = cls(torch.optim.Adam([param], betas=(0.9, beta2)), **kwargs)  # type: ignore[call-arg]
+    params = warmup.warmup_params[0]
+    return lambda t: float(warmup.warmup_factor(t - 1, **params))
+
+
 def main() -> None:
     rows = []
-    worst_lin = max(
-        rel(min(1.0, t / tau), mpmath.mpf(min(1, mpmath.mpf(t) / tau)))
-        for tau in PERIODS
-        for t in STEPS
-    )
-    rows.append(("linear min(1, t/tau)", worst_lin, worst_lin))
+    ours = naive = 0.0
+    for tau in PERIODS:
+        linear = factor(pw.LinearWarmup, warmup_period=tau)
+        for t in STEPS:
+            ref = mpmath.mpf(min(1, mpmath.mpf(t) / tau))
+            ours = max(ours, rel(linear(t), ref))
+            naive = max(naive, rel(min(1.0, t / tau), ref))
+    rows.append(("linear min(1, t/tau)", ours, naive))
 
     ours = naive = 0.0
     for tau in PERIODS:
+        exponential = factor(pw.ExponentialWarmup, warmup_period=tau)
         for t in STEPS:
             ref = 1 - mpmath.exp(-mpmath.mpf(t) / tau)
-            ours = max(ours, rel(-math.expm1(-t / tau), ref))
+            ours = max(ours, rel(exponential(t), ref))
             naive = max(naive, rel(1 - math.exp(-t / tau), ref))
     rows.append(("exponential 1 - exp(-t/tau)", ours, naive))
 
@@ -63,13 +76,14 @@ def main() -> None:
     for beta2 in BETA2S:
         rho_inf = pw.rho_inf_fn(beta2)
         offset = pw.get_offset(beta2, rho_inf)
+        radam = factor(pw.RAdamWarmup, beta2)
         for t in STEPS:
             k = t + offset - 1
             r_ref, w_ref = radam_ref(t, beta2)
             rho_ours = max(rho_ours, rel(pw.rho_fn(k, beta2, rho_inf), r_ref))
             r_naive = rho_inf - 2 * k * beta2**k / (1 - beta2**k)
             rho_naive = max(rho_naive, rel(r_naive, r_ref))
-            w_ours = max(w_ours, rel(_radam_factor(t - 1, beta2, rho_inf, offset), w_ref))
+            w_ours = max(w_ours, rel(radam(t), w_ref))
             num = (r_naive - 4) * (r_naive - 2) * rho_inf
             den = (rho_inf - 4) * (rho_inf - 2) * r_naive
             w_naive = max(w_naive, rel(math.sqrt(num / den), w_ref))
@@ -85,12 +99,8 @@ def main() -> None:
     # (beta2 near 0.6, first steps) rounding errors are amplified by the problem itself.
     print("\nRAdam omega_t by beta2: max error in ulp (all steps / steps >= 3), rho(delta)")
     for beta2 in BETA2S:
-        rho_inf = pw.rho_inf_fn(beta2)
-        offset = pw.get_offset(beta2, rho_inf)
-        errs = {
-            t: rel(_radam_factor(t - 1, beta2, rho_inf, offset), radam_ref(t, beta2)[1]) / U
-            for t in STEPS
-        }
+        radam = factor(pw.RAdamWarmup, beta2)
+        errs = {t: rel(radam(t), radam_ref(t, beta2)[1]) / U for t in STEPS}
         late = max(e for t, e in errs.items() if t >= 3)
         first_rho = float(radam_ref(1, beta2)[0])
         print(f"  beta2={beta2:<8} {max(errs.values()):6.1f} / {late:5.1f}   rho={first_rho:.4f}")

@@ -1,10 +1,10 @@
 """Side by side: two runs of ``overhead.py --json`` (say, an older commit and this one).
 
-Prints Markdown tables with the figures of both runs for the rows they share:
-the marginal cost of each warmup variant over ``cosine.step()`` in the tight loop
-(thread CPU microseconds and the multiple of ``cosine.step()`` measured in the same
-run), the scheduler statement's extra share of a training step, the torch ops per
-step and, when both runs counted them, the instructions per step.
+Prints Markdown tables with the figures of both runs for the rows they share: the
+attached-mode table (instructions, and the thread CPU multiple of ``cosine.step()``),
+the torch ops per update, the import cost, the tight loop, the scheduler statement's
+extra share of a training step and, when both runs counted them, the tight loop's
+instructions. Ratios are taken within each run; compare them, not the microseconds.
 
 Run: python benchmarks/compare.py OLD.json NEW.json [--names old new]
 """
@@ -15,15 +15,9 @@ import argparse
 import json
 from typing import Any
 
-VARIANTS = (
-    "dampening",
-    "WarmupLR",
-    "attached",
-    "SequentialLR",
-    "LambdaLR",
-    "empty-with",
-    "noop-hooks",
-)
+ATTACHED = ("attached", "dampening", "floor", "SequentialLR", "wsd-ours", "wsd-lambda")
+TIGHT = ("dampening", "WarmupLR", "SequentialLR", "LambdaLR", "empty-with")
+BASELINES = {"cosine": "bare `cosine.step()`", "update": "`optimizer.step(); cosine.step()`"}
 
 
 def _load(path: str) -> dict[str, Any]:
@@ -41,64 +35,119 @@ def _case(row: dict[str, Any]) -> str:
     return f"{row['phase']}, {row['lr']} lr{groups}"
 
 
+def _get(figures: dict[str, Any] | None, path: str) -> Any:
+    for part in path.split("/"):
+        if not isinstance(figures, dict) or part not in figures:
+            return None
+        figures = figures[part]
+    return figures
+
+
 def _cell(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
-def _marginal_table(
-    rows: list[dict[str, Any]],
-    before: list[dict[str, Any]],
-    cosine: str,
-    marginal: str,
-    ratio: str,
-    fmt: str,
+def _table(
+    a: list[dict[str, Any]],
+    b: list[dict[str, Any]],
+    absolute: dict[str, tuple[str, str]],
+    variants: tuple[str, ...],
+    columns: list[tuple[str, str]],
 ) -> None:
-    """Per case, ``cosine.step()`` itself, then each variant's marginal figure and ratio.
-
-    ``cosine``, ``marginal`` and ``ratio`` are slash-separated paths into a variant's
-    figures; ``fmt`` formats the absolute figures.
-    """
-
-    def get(figures: dict[str, Any] | None, path: str) -> Any:
-        for part in path.split("/"):
-            if figures is None:
-                return None
-            figures = figures[part]
-        return figures
-
-    old = {_key(r): r for r in before}
-    for row in rows:
+    """Per case, the baselines' own figure (``absolute``: name to path and format), then
+    each variant's figures (``columns``: paths and formats), the old run's beside the new's."""
+    old = {_key(r): r for r in a}
+    for row in b:
         other = old.get(_key(row), {"variants": {}})
-        print(
-            f"| {_case(row)} | `cosine.step()` itself | "
-            f"{_cell(get(other['variants'].get('cosine'), cosine), fmt)} | "
-            f"{get(row['variants']['cosine'], cosine):{fmt}} | | |"
-        )
-        for v in VARIANTS:
-            if v not in row["variants"]:
+        first = True
+        for name in (*absolute, *variants):
+            was, now = other["variants"].get(name), row["variants"].get(name)
+            if was is None and now is None:
                 continue
-            new = row["variants"][v]
-            was = other["variants"].get(v)
-            print(
-                f"| | {v} | {_cell(get(was, marginal), fmt)} | {get(new, marginal):{fmt}} | "
-                f"{_cell(get(was, ratio), '+.3f')} | {get(new, ratio):+.3f} |"
-            )
+            if name in absolute:
+                path, fmt = absolute[name]
+                cells = [_cell(_get(x, path), fmt) for x in (was, now)]
+                cells += [""] * (2 * len(columns) - 2)
+                label = BASELINES[name]
+            else:
+                cells = [_cell(_get(x, p), f) for p, f in columns for x in (was, now)]
+                label = name
+            print(f"| {_case(row) if first else ''} | {label} | " + " | ".join(cells) + " |")
+            first = False
+
+
+def attached(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
+    print("Attached mode, per update: the baselines' instructions, then each row's marginal")
+    print("instructions over `optimizer.step(); cosine.step()` (`update`), and that as a")
+    print("multiple of the bare `cosine.step()`, from instructions and from thread CPU time")
+    print()
+    o, n = names
+    print(f"| case | row | {o} | {n} | {o} × | {n} × | {o} CPU × | {n} CPU × |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    absolute = {"cosine": ("instructions", ",.0f"), "update": ("instructions", ",.0f")}
+    columns = [("marginal", "+,.0f"), ("ratio", "+.3f"), ("cpu_ratio", "+.3f")]
+    _table(a.get("attached", []), b.get("attached", []), absolute, ATTACHED, columns)
+
+
+def ops(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
+    old = {(r.get("mode"), r["phase"]): r for r in a.get("ops", [])}
+    rows = [r for r in b.get("ops", []) if "mode" in r]
+    if not rows:
+        return
+    groups = list(rows[0]["ops"])
+    print(f"Torch ops per update, tensor lrs, {' / '.join(groups)} groups")
+    print()
+    print(f"| mode | phase | {names[0]} | {names[1]} |")
+    print("|---|---|---:|---:|")
+    for row in rows:
+        was = old.get((row["mode"], row["phase"]), {}).get("ops", {})
+        cells = [" / ".join(str(ops.get(g, "–")) for g in groups) for ops in (was, row["ops"])]
+        print(f"| {row['mode']} | {row['phase']} | {cells[0]} | {cells[1]} |")
+
+
+def imports(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
+    x, y = a.get("import", {}), b.get("import", {})
+    if not y:
+        return
+    print("`import pytorch_warmup` after `import torch`")
+    print()
+    print(f"| | {names[0]} | {names[1]} |")
+    print("|---|---:|---:|")
+    for label, path, fmt in (
+        ("instructions", "this/instructions", ",.0f"),
+        ("original 0.2.0, instructions", "original/instructions", ",.0f"),
+        ("× the original", "ratio", ".2f"),
+        ("wall ms (median)", "wall_ms/this/median", ".1f"),
+        ("original, wall ms (median)", "wall_ms/original/median", ".1f"),
+    ):
+        print(f"| {label} | {_cell(_get(x, path), fmt)} | {_cell(_get(y, path), fmt)} |")
+    counts = [len(_get(r, "this/modules") or []) for r in (x, y)]
+    print(f"| modules loaded | {counts[0]} | {counts[1]} |")
 
 
 def tight(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
-    print("Tight loop: marginal cost over `cosine.step()`, thread CPU µs per step (× cosine.step()")
+    print("Tight loop: marginal cost over `cosine.step()`, thread CPU µs (× cosine.step()")
     print("of the same run)")
     print()
-    print(f"| case | variant | {names[0]} µs | {names[1]} µs | {names[0]} × | {names[1]} × |")
+    o, n = names
+    print(f"| case | variant | {o} µs | {n} µs | {o} × | {n} × |")
     print("|---|---|---:|---:|---:|---:|")
-    _marginal_table(
-        b.get("tight", []),
-        a.get("tight", []),
-        "cpu_us/median",
-        "cpu_marginal_us/median",
-        "cpu_ratio",
-        ".2f",
-    )
+    columns = [("cpu_marginal_us/median", ".2f"), ("cpu_ratio", "+.3f")]
+    absolute = {"cosine": ("cpu_us/median", ".2f")}
+    _table(a.get("tight", []), b.get("tight", []), absolute, TIGHT, columns)
+
+
+def instructions(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
+    if not a.get("instructions") or not b.get("instructions"):
+        return
+    print("Tight loop in instructions (callgrind): marginal over `cosine.step()` (× cosine)")
+    print()
+    o, n = names
+    print(f"| case | variant | {o} | {n} | {o} × | {n} × |")
+    print("|---|---|---:|---:|---:|---:|")
+    columns = [("marginal", "+,.0f"), ("ratio", "+.3f")]
+    absolute = {"cosine": ("instructions", ",.0f")}
+    _table(a["instructions"], b["instructions"], absolute, TIGHT, columns)
 
 
 def mlp(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
@@ -110,52 +159,14 @@ def mlp(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
     print("|---|---|---:|---:|")
     for row in b.get("mlp", []):
         other = old.get(_key(row), {"variants": {}})
-        for v in ("cosine", *VARIANTS):
-            if v not in row["variants"]:
-                continue
+        for v, now in row["variants"].items():
             was = other["variants"].get(v)
-            share = row["variants"][v]
             if v == "cosine":
-                print(
-                    f"| {_case(row)} | cosine share of step (%) | "
-                    f"{_cell(was and was['share_cpu_pct'], '.3f')} | "
-                    f"{share['share_cpu_pct']:.3f} |"
-                )
-                continue
-            print(
-                f"| | {v} | {_cell(was and was['over_cosine_cpu_pp'], '+.3f')} | "
-                f"{share['over_cosine_cpu_pp']:+.3f} |"
-            )
-
-
-def ops(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
-    old = {(r["lr"], r["phase"]): r for r in a.get("ops", [])}
-    print("Torch ops per step, 2 / 100 groups")
-    print()
-    print(f"| lr | phase | mode | {names[0]} | {names[1]} |")
-    print("|---|---|---|---:|---:|")
-    for row in b.get("ops", []):
-        other = old.get((row["lr"], row["phase"]), {})
-        for mode in (k for k in row if k not in ("lr", "phase")):
-            was = other.get(mode)
-            now = row[mode]
-            print(
-                f"| {row['lr']} | {row['phase']} | {mode} | "
-                f"{was['2'] if was else '–'} / {was['100'] if was else '–'} | "
-                f"{now['2']} / {now['100']} |"
-            )
-
-
-def instructions(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> None:
-    if "instructions" not in a or "instructions" not in b:
-        return
-    print("Instructions per step (callgrind): marginal count over `cosine.step()` (× cosine)")
-    print()
-    print(f"| case | variant | {names[0]} | {names[1]} | {names[0]} × | {names[1]} × |")
-    print("|---|---|---:|---:|---:|---:|")
-    _marginal_table(
-        b["instructions"], a["instructions"], "instructions", "marginal", "ratio", ".0f"
-    )
+                label, path, fmt = "cosine share of step (%)", "share_cpu_pct", ".3f"
+            else:
+                label, path, fmt = v, "over_cosine_cpu_pp", "+.3f"
+            first = _case(row) if v == "none" else ""
+            print(f"| {first} | {label} | {_cell(_get(was, path), fmt)} | {now[path]:{fmt}} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,10 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     a, b = _load(args.old), _load(args.new)
     names = (args.names[0], args.names[1])
-    for i, part in enumerate((tight, mlp, ops, instructions)):
-        if i:
-            print()
+    for part in (attached, ops, imports, tight, instructions, mlp):
         part(a, b, names)
+        print()
     return 0
 
 

@@ -176,3 +176,109 @@ def scheduler_after_warmup(model: torch.nn.Module) -> dict[str, Any]:
             lr_scheduler.step()
 
     return {"optimizer": optimizer, "step": step}
+
+
+# -- beyond the warmup: warmup-stable-decay, cooldowns and rewarms (docs/wsd.md) ------------
+
+
+def wsd(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """Warmup-stable-decay over 10000 updates: untuned warmup, constant, 1-sqrt cooldown."""
+    optimizer = _adamw(model)
+    warmup.UntunedLinearWarmup(optimizer).attach().cool_down(
+        last_fraction=0.2, total_updates=10_000, shape="1-sqrt"
+    )
+    return optimizer
+
+
+def wsd_lambda_lr(model: torch.nn.Module) -> dict[str, Any]:
+    """The same WSD written as one ``LambdaLR`` (10000 updates): update t uses index t - 1."""
+    optimizer = _adamw(model)
+    warm, stable_until, total = 2000, 8000, 10_000
+
+    def factor(index: int) -> float:  # index t - 1 of update t, as LambdaLR counts
+        t = index + 1
+        if t <= warm:
+            return t / warm
+        if t <= stable_until:
+            return 1.0
+        return 1.0 - math.sqrt((t - stable_until) / (total - stable_until))
+
+    scheduler = LambdaLR(optimizer, factor)
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def checkpoint_and_rewarm(model: torch.nn.Module) -> dict[str, Any]:
+    """Cool down for a checkpoint at update 4000, rewarm, go on; cool down at the end (10000)."""
+    optimizer = _adamw(model, beta2=0.99)  # a 200-update warmup
+    warmup_scheduler = warmup.UntunedLinearWarmup(optimizer).attach()
+    warmup_scheduler.cool_down(500, after_update=3500, shape="1-sqrt")  # updates 3501-4000
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if done == 4000:  # the checkpoint is saved here; then training goes on
+            warmup_scheduler.rewarm()
+            warmup_scheduler.cool_down(last_fraction=0.2, total_updates=10_000, shape="1-sqrt")
+
+    return {"optimizer": optimizer, "step": step}
+
+
+def cooldown_unfinished(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """A cooldown over the last 20 % of 12000 updates in a run of 10000."""
+    optimizer = _adamw(model)
+    warmup.UntunedLinearWarmup(optimizer).attach().cool_down(
+        last_fraction=0.2, total_updates=12_000, shape="1-sqrt"
+    )
+    return optimizer
+
+
+def cooldown_during_warmup(model: torch.nn.Module) -> dict[str, Any]:
+    """A hand-written WSD whose stable phase ends at 1000 (meant: 8000), inside its warmup.
+
+    10000 updates: a 2000-update linear warmup, and a linear cooldown from update 1001 to 0
+    at update 10000, multiplied.
+    """
+    optimizer = _adamw(model)
+    warm, stable_until, total = 2000, 1000, 10_000  # the mistake: 1000 for 8000
+
+    def factor(index: int) -> float:
+        t = index + 1
+        cooldown = min(1.0, (total - t) / (total - stable_until))
+        return min(1.0, t / warm) * cooldown
+
+    scheduler = LambdaLR(optimizer, factor)
+    return {"optimizer": optimizer, "step": scheduler.step}
+
+
+def cooldown_during_exponential_warmup(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """An exponential warmup (period 500) cooled down from update 501, at omega = 0.63."""
+    optimizer = _adamw(model)
+    warmup.ExponentialWarmup(optimizer, warmup_period=500).attach().cool_down(
+        last_fraction=0.95, total_updates=10_000
+    )
+    return optimizer
+
+
+def cooldown_ended_early(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """A cooldown to 0 over updates 6001-8000 in a run of 10000: 2001 updates at rate 0."""
+    optimizer = _adamw(model)
+    warmup.UntunedLinearWarmup(optimizer).attach().cool_down(2000, after_update=6000)
+    return optimizer
+
+
+def rewarm_above_stable(model: torch.nn.Module) -> dict[str, Any]:
+    """A rewarm after update 4000 that doubles the rate set in the param group (10000 updates)."""
+    optimizer = _adamw(model, beta2=0.99)
+    warmup_scheduler = warmup.UntunedLinearWarmup(optimizer).attach()
+    warmup_scheduler.cool_down(500, after_update=3500, shape="1-sqrt")
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if done == 4000:
+            warmup_scheduler.rewarm()
+            optimizer.param_groups[0]["lr"] *= 2  # the mistake: a higher rate after the rewarm
+
+    return {"optimizer": optimizer, "step": step}

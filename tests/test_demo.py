@@ -16,6 +16,7 @@ from pytorch_warmup.cli._demo import (
     CONFIGURATIONS,
     DemoSettings,
     RunResult,
+    describe_recipes,
     format_markdown,
     format_results,
     load_corpus,
@@ -80,7 +81,8 @@ def test_every_configuration_starts_from_the_same_weights_and_batches(
     runs = {c: train_run(c, 0, *data, TINY) for c in CONFIGURATIONS}
     first = {c: r.losses[0] for c, r in runs.items()}
     assert len(set(first.values())) == 1  # same init, same first batch, bit for bit
-    assert len({r.losses[1] for r in runs.values()}) == len(CONFIGURATIONS)  # then they differ
+    # then they differ (WSD from the untuned linear warmup once cosine and constant part)
+    assert len({tuple(r.losses[1:]) for r in runs.values()}) == len(CONFIGURATIONS)
     other_seed = train_run("no warmup", 1, *data, TINY)
     assert other_seed.losses[0] != first["no warmup"]
     again = train_run("untuned linear", 0, *data, TINY)
@@ -137,10 +139,31 @@ def test_learning_rates_are_cosine_times_the_warmup(
         "RAdam optimizer": [1.0] * 6,
     }
     assert rho_inf_fn(0.99) == pytest.approx(199)
-    for config in CONFIGURATIONS:
+    for config in factors:
         run = train_run(config, 0, *data, settings)
         expected = [c * f for c, f in zip(cosine, factors[config], strict=True)]
         assert run.lrs == pytest.approx(expected, rel=1e-12), config
+    assert set(CONFIGURATIONS) - set(factors) == {"untuned linear WSD"}
+
+
+def test_wsd_rates_are_warmup_then_constant_then_a_1_sqrt_cooldown(
+    data: tuple[torch.Tensor, torch.Tensor, int],
+) -> None:
+    # beta2 0.9: the untuned linear warmup lasts 2/(1-0.9) = 20 steps; 30 steps put the
+    # cooldown over the last round(0.2 * 30) = 6, steps 25-30, down to 0.
+    settings = DemoSettings(
+        steps=30, seeds=1, eval_batches=1, batch_size=2, context=8, lr=0.02, beta2=0.9
+    )
+    run = train_run("untuned linear WSD", 0, *data, settings)
+    warm = [min(1.0, (k + 1) / 20) for k in range(30)]
+    cool = [1.0] * 24 + [1 - math.sqrt(u / 6) for u in range(1, 7)]
+    expected = [0.02 * w * c for w, c in zip(warm, cool, strict=True)]
+    assert run.lrs == pytest.approx(expected, rel=1e-12, abs=1e-18)
+    assert run.lrs[-1] == 0.0
+    assert describe_recipes(settings) == [
+        "untuned linear WSD: untuned linear warmup (20 steps), constant rate, "
+        "1-sqrt cooldown over steps 25-30"
+    ]
 
 
 def test_train_run_rejects_an_unknown_configuration(

@@ -356,6 +356,19 @@ def _group(lr: list[float], **fields: Any) -> Any:
     return preview_module._Group(lr=lr, **fields)
 
 
+def _planned(
+    lr: list[float], plans: list[dict[str, Any]], rewarms: tuple[int, ...] = (), **fields: Any
+) -> Any:
+    """A group with cooldowns (``after_update``, ``over_updates``, ...) and rewarms."""
+    cooldown = preview_module.cooldown_factors(len(lr), plans, rewarms)
+    return _group(lr, cooldown=cooldown, plans=tuple(plans), rewarms=rewarms, **fields)
+
+
+def _cooldown(after: int, over: int, final: float = 0.0) -> dict[str, Any]:
+    return {"after_update": after, "over_updates": over, "shape": "linear", "final": final}
+
+
+_WARM = [0.25, 0.5, 0.75] + [1.0] * 5
 _RISE = [1.01**t for t in range(20)]
 _STAIRS = [min(1.0, (t // 4 + 1) / 3) for t in range(20)]
 _SETTLED = [1.0 - math.exp(-(t + 1) / 100) for t in range(1000)]  # ten periods
@@ -394,6 +407,26 @@ CHECK_CASES: dict[str, tuple[Callable[[Any], Any], Any, Any]] = {
         preview_module._still_rising,
         _group([0.1, 0.2, 0.3, 0.4]),
         _group(_SETTLED),
+    ),
+    "cooldown-during-warmup": (  # omega_2 = 0.5: the warmup is not over after update 2
+        preview_module._cooldown_during_warmup,
+        _planned([0.25, 0.5, 0.5, 0.25, 0.0, 0, 0, 0], [_cooldown(2, 3)], omega=_WARM),
+        _planned([0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25, 0.0], [_cooldown(4, 4)], omega=_WARM),
+    ),
+    "cooldown-unfinished": (  # updates 7-10 in a run of 8: the rate is still at 0.5
+        preview_module._cooldown_unfinished,
+        _planned([0.25, 0.5, 0.75, 1, 1, 1, 0.75, 0.5], [_cooldown(6, 4)], omega=_WARM),
+        _planned([0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25, 0.0], [_cooldown(4, 4)], omega=_WARM),
+    ),
+    "cooldown-ended-early": (  # 0 from update 6 to 8
+        preview_module._cooldown_ended_early,
+        _planned([0.25, 0.5, 0.75, 1.0, 0.5, 0, 0, 0], [_cooldown(4, 2)], omega=_WARM),
+        _planned([0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25, 0.0], [_cooldown(4, 4)], omega=_WARM),
+    ),
+    "rewarm-above-stable": (  # rewarmed after update 5, to twice the rate
+        preview_module._rewarm_above_stable,
+        _planned([0.5, 1.0, 1.0, 0.5, 0.0, 1.0, 2.0, 2.0], [_cooldown(3, 2)], (5,)),
+        _planned([0.5, 1.0, 1.0, 0.5, 0.0, 0.5, 1.0, 1.0], [_cooldown(3, 2)], (5,)),
     ),
 }
 
@@ -734,3 +767,256 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+# --- beyond the warmup: cooldowns and rewarms ------------------------------------------------
+
+
+def _wsd_build(mode: str) -> Callable[[torch.nn.Module], Any]:
+    """A cosine under a 4-update warmup, cooled down, rewarmed and cooled down again (40)."""
+
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+        cosine = CosineAnnealingLR(opt, T_max=80)
+        warmup = pw.LinearWarmup(opt, warmup_period=4)
+        if mode == "attached":
+            warmup.attach()
+        warmup.cool_down(8, after_update=20, shape="cosine")
+        done = 0
+        wrapped = pw.WarmupLR(cosine, warmup) if mode == "warmup_lr" else None
+
+        def step() -> None:
+            nonlocal done
+            done += 1
+            if wrapped is not None:
+                wrapped.step()
+            elif mode == "attached":
+                cosine.step()
+            else:
+                with warmup.dampening():
+                    cosine.step()
+            if done == 30:
+                warmup.rewarm()
+            if done == 34:
+                warmup.cool_down(6, shape="1-sqrt")  # updates 35 to 40
+
+        return {"optimizer": opt, "step": step}
+
+    return build
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cooldowns_and_rewarms_are_previewed_as_applied(mode: str) -> None:
+    n = 40
+    result = preview(_wsd_build(mode), n)
+    cosine = [0.05 * (1 + math.cos(math.pi * (t - 1) / 80)) for t in range(1, n + 1)]
+    omega = [_math.linear_factor(t - 1 - (30 if t > 30 else 0), 4) for t in range(1, n + 1)]
+    first = [_math.cooldown_factor(t - 1, 20, 8, "cosine", 0.0) for t in range(1, 31)]
+    second = [_math.cooldown_factor(t - 1, 34, 6, "1-sqrt", 0.0) for t in range(31, n + 1)]
+    cooldown = first + second
+    assert result.factors == [omega]  # the warmup's factor alone, rewarm included
+    assert result.cooldown_factors == cooldown
+    assert result.lrs[0] == pytest.approx(
+        [a * w * c for a, w, c in zip(cosine, omega, cooldown, strict=True)], rel=1e-12, abs=0
+    )
+    assert result.cooldowns == [
+        {"after_update": 20, "over_updates": 8, "shape": "cosine", "final": 0.0},
+        {"after_update": 34, "over_updates": 6, "shape": "1-sqrt", "final": 0.0},
+    ]
+    assert result.rewarms == [30]
+    # Updates 28 to 30 use 0 before the rewarm (two updates or more: the cooldown ended
+    # early); the second cooldown reaches 0 at the last update, on time.
+    assert _codes(result) == ["cooldown-ended-early"]
+    assert result.warnings[0].message.startswith("updates 28-30 (3 of 40): the cooldown")
+
+
+def test_wsd_is_the_lambda_lr_written_by_hand() -> None:
+    # The same schedule two ways: the library's cool_down() after update 8000 over 2000,
+    # and a LambdaLR whose index t - 1 is update t. Neither is reported.
+    ours, theirs = preview(EXAMPLES.wsd, 10_000), preview(EXAMPLES.wsd_lambda_lr, 10_000)
+    # 1e-12: near its end, 1 - sqrt(p) written plainly loses digits that the library's
+    # (1 - p) / (1 + sqrt(p)) keeps.
+    assert ours.lrs[0] == pytest.approx(theirs.lrs[0], rel=1e-12, abs=0)
+    assert ours.lrs[0][7999] == 1e-3 and ours.lrs[0][9999] == 0.0  # 1 up to S, 0 at S + D
+    assert ours.warnings == [] and theirs.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "update", "text"),
+    [
+        ("checkpoint_and_rewarm", None, 0, ""),
+        ("cooldown_unfinished", "cooldown-unfinished", 10_000,
+         "the 1-sqrt cooldown over updates 9601-12000 ends after the last update (10000): the "
+         "rate is still falling there, at 0.5918 of the stable rate (final 0, 40.8% of the way)"),
+        ("cooldown_during_warmup", "cooldown-during-warmup", 1001,
+         "(+5e-07 per update over updates 1-1000) bends at update 1001 and the rate falls after "
+         "update 2000, peaking at 0.000888889, 11.1% below where the ramp was heading"),
+        ("cooldown_during_exponential_warmup", "cooldown-during-warmup", 501,
+         "the cooldown starts after update 500, where the warmup factor is 0.6321: it starts "
+         "before the warmup ends, and the rate peaks at 0.00085048, below the stable rate 0.001"),
+        ("cooldown_ended_early", "cooldown-ended-early", 8000,
+         "updates 8000-10000 (2001 of 10000): the cooldown reaches 0 at update 8000"),
+        ("rewarm_above_stable", "rewarm-above-stable", 4200,
+         "the rewarm after update 4000 peaks at 0.002, 100.0% above the stable rate 0.001 of "
+         "the updates before it (updates 1-4000)"),
+    ],
+)  # fmt: skip
+def test_each_beyond_warmup_example(name: str, code: str | None, update: int, text: str) -> None:
+    result = preview(getattr(EXAMPLES, name), 10_000)
+    assert _codes(result) == ([code] if code else [])
+    if code:
+        assert result.warnings[0].update == update
+        assert text in result.warnings[0].message, result.warnings[0].message
+
+
+def test_a_cooldown_that_never_starts_is_unfinished() -> None:
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        pw.LinearWarmup(opt, warmup_period=10).attach().cool_down(50, after_update=100)
+        return opt
+
+    result = preview(build, 100)
+    assert _codes(result) == ["cooldown-unfinished"]
+    assert result.warnings[0].message == (
+        "update 100: the linear cooldown over updates 101-150 starts after the last update "
+        "(100): it never runs; end it by the last update (cool_down(last_fraction=..., "
+        "total_updates=100))"
+    )
+    assert result.cooldowns == [
+        {"after_update": 100, "over_updates": 50, "shape": "linear", "final": 0.0}
+    ]
+    assert result.cooldown_factors == [1.0] * 100
+
+
+def test_a_cooldown_ending_one_update_late_as_a_lambda_lr_would_is_finished() -> None:
+    # Ending at update N + 1, the last update uses 1 - sqrt(1 - 1/D) of the rate, as a
+    # LambdaLR counting from 0 over D updates does: 99 % of the way or more is finished.
+    def build(model: torch.nn.Module) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        warmup = pw.LinearWarmup(opt, warmup_period=10).attach()
+        warmup.cool_down(over, after_update=101 - over, shape="1-sqrt")
+        return opt
+
+    for over, codes in [(50, []), (20, ["cooldown-unfinished"])]:
+        assert _codes(preview(build, 100)) == codes, over
+
+
+def test_a_lambda_lr_cooldown_under_a_warmup_of_this_package() -> None:
+    # The LR schedulers' own rate (the rate divided by omega) is flat, then falls from
+    # update 102 while omega = 101/200: found from the trajectory, with no cooldown planned.
+    def build(model: torch.nn.Module, start: int) -> Any:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        decay = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, max(0.0, 1.0 - (s - start) / 900))
+        )
+        pw.LinearWarmup(opt, warmup_period=200).attach()
+        return {"optimizer": opt, "step": decay.step}
+
+    early = preview(lambda model: build(model, 100), 1000)
+    assert _codes(early) == ["cooldown-during-warmup"]
+    assert early.warnings[0].message.startswith(
+        "update 102: the LR schedulers' cooldown starts after update 101, where the warmup "
+        "factor is 0.505: it starts before the warmup ends"
+    )
+    assert _codes(preview(lambda model: build(model, 199), 1100)) == []
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        "chained linear and cosine",
+        "sequential linear then cosine",
+        "one-cycle, linear",
+        "one-cycle, cosine",
+        "lambda: linear warmup then cosine",
+    ],
+)
+@pytest.mark.parametrize(("warm", "total"), [(10, 30), (100, 1000), (200, 20_000)])
+def test_common_warmups_with_a_decay_are_no_cooldown_during_warmup(
+    scheduler: str, warm: int, total: int
+) -> None:
+    # Without factors, only a linear ramp that bends and then falls is reported: the usual
+    # warmup-and-decay schedules bend from the start, or not at all.
+    made: dict[str, Callable[[torch.optim.Optimizer], Any]] = {
+        "chained linear and cosine": lambda o: torch.optim.lr_scheduler.ChainedScheduler(
+            [torch.optim.lr_scheduler.LinearLR(o, 0.01, 1.0, warm), CosineAnnealingLR(o, total)]
+        ),
+        "sequential linear then cosine": lambda o: torch.optim.lr_scheduler.SequentialLR(
+            o,
+            [torch.optim.lr_scheduler.LinearLR(o, 0.01, 1.0, warm), CosineAnnealingLR(o, total)],
+            [warm],
+        ),
+        "one-cycle, linear": lambda o: torch.optim.lr_scheduler.OneCycleLR(
+            o, 1e-3, total_steps=total + 1, anneal_strategy="linear"
+        ),
+        "one-cycle, cosine": lambda o: torch.optim.lr_scheduler.OneCycleLR(
+            o, 1e-3, total_steps=total + 1
+        ),
+        "lambda: linear warmup then cosine": lambda o: torch.optim.lr_scheduler.LambdaLR(
+            o,
+            lambda s: (
+                (s + 1) / warm
+                if s < warm
+                else 0.5 * (1 + math.cos(math.pi * (s - warm) / (total - warm)))
+            ),
+        ),
+    }
+    opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    schedule = made[scheduler](opt)
+    lrs = []
+    for _ in range(min(total, 3000)):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        schedule.step()
+    assert "cooldown-during-warmup" not in _codes(check_schedule(lrs))
+
+
+def test_a_decay_to_zero_at_the_last_update_is_on_time() -> None:
+    assert _codes(check_schedule([0.5, 1.0, 0.5, 0.0])) == []
+    assert _codes(check_schedule([0.5, 1.0, 0.0, 0.0])) == ["decay-ended"]
+
+
+def test_check_schedule_takes_the_warmups_cooldowns_and_rewarms() -> None:
+    lrs = [0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 0.75, 0.5]
+    plan = _cooldown(6, 4)
+    found = check_schedule(lrs, factors=[_WARM], cooldowns=[plan])
+    assert _codes(found) == ["cooldown-unfinished"]
+    # Without the factors, the warmup's period says where the warmup ends.
+    early = _cooldown(2, 6)
+    found = check_schedule(lrs, warmup_periods=[4.0], cooldowns=[early], warmup="LinearWarmup")
+    assert _codes(found) == ["cooldown-during-warmup"]
+    assert "where LinearWarmup has a period of 4 updates" in found[0].message
+    # The rewarms may be given, or seen as a warmup factor that falls back.
+    rate = [0.5, 1.0, 1.0, 1.0, 0.5, 1.0, 2.0, 2.0]
+    omega = [0.5, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0]
+    assert _codes(check_schedule(rate, rewarms=[4])) == ["rewarm-above-stable"]
+    assert _codes(check_schedule(rate, factors=[omega])) == ["rewarm-above-stable"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"cooldowns": {"after_update": 1}}, TypeError, "cooldowns must be a list of dicts"),
+        ({"cooldowns": [{"after_update": 1}]}, ValueError, r"cooldowns\[0\] must be a dict with"),
+        ({"cooldowns": [{**_cooldown(1, 2), "shape": "step"}]}, ValueError, "must be one of"),
+        ({"cooldowns": [_cooldown(1, 2, final=2.0)]}, ValueError, r"\['final'\] must be in"),
+        ({"cooldowns": [_cooldown(1, 0)]}, ValueError, "over_updates"),
+        ({"rewarms": [0]}, ValueError, r"rewarms\[0\]"),
+    ],
+)  # fmt: skip
+def test_check_schedule_refuses_bad_cooldowns(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        check_schedule([0.1, 0.2, 0.3], **kwargs)
+
+
+def test_write_csv_has_the_cooldown(tmp_path: Path) -> None:
+    result = preview(_wsd_build("attached"), 40)
+    path = tmp_path / "lrs.csv"
+    result.write_csv(path)
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["update", "lr[0]", "omega[0]", "cooldown"]
+    assert [float(r[3]) for r in rows[1:]] == result.cooldown_factors
+    assert [float(r[1]) for r in rows[1:]] == result.lrs[0]

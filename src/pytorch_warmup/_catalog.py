@@ -10,16 +10,19 @@ follows from Adam's :math:`\beta_2` (:class:`~pytorch_warmup.UntunedLinearWarmup
 :func:`~pytorch_warmup.effective_warmup_period` accepts, with the same meaning.
 
 :data:`SCHEDULERS` names the torch LR schedulers that ``plot --scheduler``
-puts under a warmup. Both tables are dicts of frozen entries, so a later entry
-(a warmup-stable-decay schedule, say) is one more item; what each consumer
-needs from an entry is a field or a method, and a new field gets a default so
-that the existing entries stay as they are.
+puts under a warmup, :data:`COOLDOWN_SHAPES` the shapes of a warmup's
+``cool_down()``, and :data:`RECIPES` whole schedules made of the three (the
+demo's warmup-stable-decay). The tables are dicts of frozen entries, so a later
+entry is one more item; what each consumer needs from an entry is a field or a
+method, and a new field gets a default so that the existing entries stay as
+they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 from torch.optim import Optimizer
@@ -30,11 +33,22 @@ from torch.optim.lr_scheduler import (
     MultiStepLR,
 )
 
+from ._math import COOLDOWN_SHAPES
 from .base import BaseWarmup, ExponentialWarmup, LinearWarmup
 from .radam import RAdamWarmup
 from .untuned import UntunedExponentialWarmup, UntunedLinearWarmup
 
-__all__ = ["ALIASES", "SCHEDULERS", "WARMUPS", "NamedScheduler", "NamedWarmup", "lookup"]
+__all__ = [
+    "ALIASES",
+    "COOLDOWN_SHAPES",
+    "RECIPES",
+    "SCHEDULERS",
+    "WARMUPS",
+    "NamedRecipe",
+    "NamedScheduler",
+    "NamedWarmup",
+    "lookup",
+]
 
 
 @dataclass(frozen=True)
@@ -186,3 +200,73 @@ SCHEDULERS: dict[str, NamedScheduler] = {
     )
 }
 """The LR schedulers that ``plot --scheduler`` draws under a warmup."""
+
+
+@dataclass(frozen=True)
+class NamedRecipe:
+    """A whole schedule: a scheduler of :data:`SCHEDULERS` under a warmup of
+    :data:`WARMUPS` (untuned), and a cooldown over the last part of the training.
+
+    Attributes:
+        name: The name, a key of :data:`RECIPES`.
+        label: How a legend or a table names it.
+        scheduler: The LR scheduler's name.
+        warmup: The warmup's name (built untuned, from the optimizer's beta2).
+        cooldown: The cooldown's shape, one of :data:`COOLDOWN_SHAPES`.
+        cooldown_fraction: The cooldown is this last fraction of the updates.
+        final: The cooldown's final factor of the rate.
+    """
+
+    name: str
+    label: str
+    scheduler: str
+    warmup: str
+    cooldown: str
+    cooldown_fraction: float
+    final: float = 0.0
+
+    def cooldown_span(self, total_steps: int, warmup_end: int | None) -> tuple[int, int] | None:
+        """The cooldown as ``(after_update, over_updates)`` for ``total_steps`` updates.
+
+        The last :attr:`cooldown_fraction` of the updates, rounded to the nearest
+        update as ``cool_down(last_fraction=...)`` rounds it; in a run too short
+        for that to start after the warmup's period (``warmup_end``, in
+        updates), it starts there instead, and there is none when the run ends
+        first.
+
+        Example:
+            >>> from pytorch_warmup._catalog import RECIPES
+            >>> RECIPES["wsd"].cooldown_span(400, 200), RECIPES["wsd"].cooldown_span(230, 200)
+            ((320, 80), (200, 30))
+        """
+        over = round(Fraction(repr(self.cooldown_fraction)) * total_steps)
+        after = total_steps - over
+        if warmup_end is not None and after < warmup_end:
+            after = warmup_end
+        return (after, total_steps - after) if after < total_steps else None
+
+    def build(self, optimizer: Optimizer, total_steps: int) -> tuple[list[LRScheduler], BaseWarmup]:
+        """The schedulers and the warmup, with its cooldown, for ``total_steps`` updates."""
+        schedulers = SCHEDULERS[self.scheduler].build(optimizer, total_steps)
+        warmup = WARMUPS[self.warmup].build(optimizer)
+        span = self.cooldown_span(total_steps, warmup._period_in_steps())
+        if span is not None:
+            after, over = span
+            warmup.cool_down(over, after_update=after, shape=self.cooldown, final=self.final)
+        return schedulers, warmup
+
+    def describe(self) -> str:
+        """The schedule in words, for help texts and reports."""
+        warmup = WARMUPS[self.warmup].label
+        return (
+            f"{warmup} warmup, {self.scheduler} rate, {self.cooldown} cooldown over the last "
+            f"{self.cooldown_fraction:.0%} of the updates to {self.final:g}"
+        )
+
+
+RECIPES: dict[str, NamedRecipe] = {
+    r.name: r
+    for r in (NamedRecipe("wsd", "untuned linear WSD", "constant", "linear", "1-sqrt", 0.2),)
+}
+"""Whole named schedules: warmup-stable-decay (WSD) with the untuned linear warmup, a
+constant rate and a 1-sqrt cooldown over the last 20 % of the updates."""

@@ -82,7 +82,8 @@ r"""The codes of the findings of :func:`check_schedule` and :func:`preview`.
     The warmup period exceeds the number of updates.
 ``decay-ended``
     After its peak, the schedulers' rate (the rate divided by :math:`\omega_t`
-    when the factors are known) falls to 0 before the last update, or falls
+    when the factors are known) falls to 0 two updates or more before the end
+    (0 at the last update is on time), or falls
     and then rises again smoothly over two updates or more (a cosine whose
     ``T_max`` is shorter than the training; a warm restart, which jumps back
     in one update, does not count).
@@ -96,8 +97,8 @@ r"""The codes of the findings of :func:`check_schedule` and :func:`preview`.
     approaches 1 without reaching it); or, with the factors known, the LR
     schedulers' own rate stays flat and then falls over two updates or more
     while :math:`\omega_t` is still below that; or, with no factors known, a
-    linear ramp from update 1 bends (rises by less than its step for a few
-    updates, fewer than the ramp lasted) and falls, peaking more than 1 %
+    linear ramp from update 1 bends (rises by less than its step for two
+    updates or more, fewer than the ramp lasted) and falls, peaking more than 1 %
     below where the ramp was heading (a hand-written ``LambdaLR``). A
     cooldown that starts at its full slope exactly where it cuts the ramp
     looks like a warmup that ends there and is not found without the factors.
@@ -148,9 +149,10 @@ _WARMED = 0.9
 r"""A warmup that approaches 1 without reaching it (exponential, RAdam) counts as over,
 for ``cooldown-during-warmup``, once :math:`\omega_t` reaches this."""
 
-_COOLDOWN_DONE = 0.99
+_COOLDOWN_DONE = 0.98
 """``cooldown-unfinished``: a cooldown has done its job once it has covered this much of
-its way from 1 to its final factor."""
+its way from 1 to its final factor (a 1-sqrt cooldown over 50 updates that ends one
+update after the last, as a ``LambdaLR`` counting from 0 does, has covered 99.0 %)."""
 
 _BEND = 0.01
 """``cooldown-during-warmup`` without factors: a bent ramp peaks this much below its line."""
@@ -697,23 +699,26 @@ def _decay_ended(g: _Group) -> ScheduleWarning | None:
     when the factors are known, so that a warmup still rising after a
     scheduler's first step is no turn back up, and by a cooldown's factor,
     which its own checks see to): after its peak it reaches 0
-    before the last update and stays there, or falls and then rises again
+    two updates or more before the end and stays there (reaching 0 at the
+    last update is on time), or falls and then rises again
     smoothly over two updates or more (a cosine whose ``T_max`` is shorter
     than the training; a warm restart, which jumps back in one update, does
-    not count).
+    not count). Only the updates after the last rewarm count: a rewarm starts
+    the schedule again, and the rate rising after it is the rewarm's own.
     """
     lr = g.own
-    n, peak = len(lr), _first_peak(lr)
+    start = max(g.restarts, default=0)
+    n, peak = len(lr), start + _first_peak(lr[start:])
     zero = 1e-12 * lr[peak]
     if zero <= 0.0:
         return None
     fell = False
     for i in range(peak + 1, n):
         fell = fell or lr[i] < lr[i - 1]
-        if fell and lr[i] <= zero and all(v <= zero for v in lr[i:]):
-            span = f"update {i + 1}" if i == n - 1 else f"updates {i + 1}-{n}"
+        if fell and i < n - 1 and lr[i] <= zero and all(v <= zero for v in lr[i:]):
             what = (
-                f"reaches 0 before the training ends: {span} ({n - i} of {n}) use learning rate 0.0"
+                f"reaches 0 before the training ends: updates {i + 1}-{n} ({n - i} of {n}) use "
+                "learning rate 0.0"
             )
             return _decay_warning(g, i + 1, what, n)
         if fell and i + 1 < n and _rises(lr[i - 1], lr[i]) and _rises(lr[i], lr[i + 1]):
@@ -777,9 +782,9 @@ def _cooldown_during_warmup(g: _Group) -> ScheduleWarning | None:
         origin = g.origin(after)
         if g.omega is not None:
             level = g.warmed_level(origin)
-            omega = g.omega[after - 1] if after > origin else 0.0
-            if omega < level:
-                return _overlap(g, after, f"the warmup factor is {omega:.4g}")
+            at_start = g.omega[after - 1] if after > origin else 0.0
+            if at_start < level:
+                return _overlap(g, after, f"the warmup factor is {at_start:.4g}")
         elif g.period is not None and after < origin + g.period:
             return _overlap(g, after, f"{g.warmup} has a period of {g.period:g} updates")
     if g.omega is not None:
@@ -812,13 +817,15 @@ def _cooldown_during_warmup(g: _Group) -> ScheduleWarning | None:
 
 def _overlap(g: _Group, after: int, why: str, whose: str = "") -> ScheduleWarning:
     stable = g.own[after - 1] if after >= 1 else g.own[0]
-    reached = max(g.lr[: after + 1])
+    origin = g.origin(after)
+    stop = min((r for r in g.restarts if r > after), default=g.n)
+    reached = max(g.lr[origin:stop])
     return ScheduleWarning(
         "cooldown-during-warmup",
         after + 1,
         f"update {after + 1}: {whose or 'the '}cooldown{g.label} starts after update {after}, "
-        f"where {why}: it starts before the warmup ends, and the rate never gets above "
-        f"{reached:.6g} (the stable rate is {stable:.6g}); start the cooldown after the "
+        f"where {why}: it starts before the warmup ends, and the rate peaks at {reached:.6g}, "
+        f"below the stable rate {stable:.6g}; start the cooldown after the "
         "warmup's last update",
     )
 
@@ -827,10 +834,11 @@ def _bent_ramp(lr: Sequence[float]) -> tuple[int, int, float] | None:
     """A linear ramp from update 1 that bends, then falls: (ramp length, peak index, deficit).
 
     The ramp rises by the same step (to 1e-6 of it) for three updates or more;
-    after it the rate rises by less for fewer updates than the ramp lasted,
-    peaks more than :data:`_BEND` below the ramp's line, and falls over two
-    updates. A decay that runs under the warmup from update 1 bends from the
-    start (a short ramp, a long bend) and is not reported.
+    after it the rate rises by less for two updates or more, but fewer than
+    the ramp lasted (one smaller last rise is a ramp that ends between updates),
+    peaks more than :data:`_BEND` below the ramp's line, and then falls. A decay
+    that runs under the warmup from update 1 bends from the start (a short
+    ramp, a long bend) and is not reported.
     """
     n = len(lr)
     step = lr[1] - lr[0] if n > 1 else 0.0
@@ -840,9 +848,9 @@ def _bent_ramp(lr: Sequence[float]) -> tuple[int, int, float] | None:
     while k + 1 < n and abs(lr[k + 1] - lr[k] - step) <= 1e-6 * step:
         k += 1
     peak = _first_peak(lr)
-    if k < 3 or peak <= k or peak - k > k + 1 or peak + 2 >= n:
+    if k < 3 or not 2 <= peak - k <= k + 1 or peak + 2 >= n:
         return None
-    if not (lr[peak + 1] < lr[peak] and lr[peak + 2] < lr[peak + 1]):
+    if not lr[peak + 2] < lr[peak + 1] <= lr[peak]:
         return None
     deficit = 1.0 - lr[peak] / (lr[0] + step * peak)
     if deficit <= _BEND:

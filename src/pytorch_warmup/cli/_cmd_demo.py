@@ -111,6 +111,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"{settings.text or 'pydoc_data.topics'}",
         flush=True,
     )
+    for line in _demo.describe_recipes(settings):
+        print(line, flush=True)
     start = time.perf_counter()
     results = _demo.run_demo(settings, _progress(tqdm, args.no_progress))
     summaries = _demo.summarize(results)
@@ -129,8 +131,10 @@ def add_parser(sub: Any) -> None:
         help="train a small Transformer with and without warmup",
         description="Train a small character-level Post-LN Transformer language model on "
         "the Python language reference (pydoc_data.topics) or on --text FILE, with AdamW and "
-        "no warmup, untuned linear, untuned exponential and RAdam warmup, and with "
-        "torch.optim.RAdam; print a results table and write CSV, Markdown and PNG files.",
+        "a cosine schedule under no warmup, untuned linear, untuned exponential and RAdam "
+        "warmup, with torch.optim.RAdam, and with warmup-stable-decay (untuned linear "
+        "warmup, constant rate, 1-sqrt cooldown over the last 20%% of the steps); print a "
+        "results table and write CSV, Markdown and PNG files.",
     )
     demo.add_argument(
         "--output",

@@ -138,7 +138,7 @@ def _check_betas(schedules: Sequence[str], betas: Sequence[float]) -> None:
 def _cmd_plot(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         return _cmd_preview.plot_schedule(args)
-    for option in ("total_steps", "warmup", "warmup_period"):
+    for option in _cmd_preview.SCHEDULER_OPTIONS:
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"{flag} goes with --scheduler (draw a composed schedule)")

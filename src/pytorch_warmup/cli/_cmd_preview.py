@@ -2,7 +2,8 @@ r"""``pytorch-warmup preview`` and ``plot --scheduler``: a schedule run without 
 
 :func:`load_callable` finds the user's construction code from
 ``MODULE:FUNCTION``, :func:`composition` builds a common torch LR scheduler
-under a named warmup without any user code, and :func:`format_report` prints
+under a named warmup, with a cooldown if asked (warmup-stable-decay with the
+``constant`` scheduler), without any user code, and :func:`format_report` prints
 what :func:`pytorch_warmup.preview.preview` found. An exception raised by the
 user's code is reported in one line that names the file and line it came from.
 """
@@ -16,7 +17,7 @@ import os
 import sys
 import sysconfig
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,32 @@ from ._common import (
 )
 
 __all__ = [
+    "SCHEDULER_OPTIONS",
     "SCHEDULE_OUTPUT",
     "add_parser",
     "add_scheduler_options",
     "composition",
+    "describe_cooldown",
     "format_report",
     "load_callable",
     "plot_schedule",
 ]
 
-SCHEDULE_OUTPUT = "schedule_SCHEDULER_WARMUP.png"
-"""Where ``plot --scheduler`` writes without ``--output`` (e.g. ``schedule_cosine_linear.png``)."""
+SCHEDULE_OUTPUT = "schedule_SCHEDULER_WARMUP[_COOLDOWN].png"
+"""Where ``plot --scheduler`` writes without ``--output`` (e.g. ``schedule_cosine_linear.png``,
+``schedule_constant_linear_1-sqrt.png`` with ``--cooldown 1-sqrt``)."""
+
+_COOLDOWN_OPTIONS = ("cooldown_fraction", "cooldown_updates", "cooldown_final_factor")
+
+SCHEDULER_OPTIONS = (
+    "total_steps",
+    "warmup",
+    "warmup_period",
+    "cooldown",
+    *_COOLDOWN_OPTIONS,
+    "csv",
+)
+"""The options (argparse names) that go with ``plot --scheduler`` only."""
 
 
 # -- the user's code ------------------------------------------------------------
@@ -152,6 +168,10 @@ def composition(
     warmup_period: int | None = None,
     beta2: float = 0.999,
     lr: float = 1.0,
+    cooldown: str | None = None,
+    cooldown_fraction: float | None = None,
+    cooldown_updates: int | None = None,
+    cooldown_final: float = 0.0,
 ) -> Callable[[torch.nn.Module], Any]:
     r"""A ``build`` for :func:`~pytorch_warmup.preview.preview`: a scheduler under a warmup.
 
@@ -160,7 +180,10 @@ def composition(
     :data:`pytorch_warmup._catalog.SCHEDULERS`: ``"cosine"``, ``"linear"`` to 0,
     ``"constant"``, or ``"step"``, times 0.1 at 50 % and 75 %), and the warmup
     ``warmup`` (a name of :data:`pytorch_warmup._catalog.WARMUPS`) applied with
-    :class:`~pytorch_warmup.WarmupLR`.
+    :class:`~pytorch_warmup.WarmupLR`; with ``cooldown``, the warmup's
+    ``cool_down()`` over the last ``cooldown_fraction`` of the updates or the
+    last ``cooldown_updates`` updates (the ``constant`` scheduler then gives
+    warmup-stable-decay).
 
     Args:
         scheduler: The LR scheduler's name.
@@ -171,12 +194,20 @@ def composition(
         warmup_period: The period :math:`\tau` in updates, or ``None``.
         beta2: Adam's :math:`\beta_2`.
         lr: The peak learning rate.
+        cooldown: The cooldown's shape (``"linear"``, ``"cosine"``,
+            ``"1-sqrt"``, ``"exponential"``), or ``None`` for none.
+        cooldown_fraction: The cooldown is this last fraction of ``total_steps``.
+        cooldown_updates: Or it is the last this many updates.
+        cooldown_final: The factor of the rate at the cooldown's end.
 
     Returns:
         The build function.
 
     Raises:
-        ValueError: an unknown name, or a period for the RAdam warmup.
+        ValueError: an unknown name, a period for the RAdam warmup, or a
+            cooldown that the warmup refuses (one that would start before the
+            warmup's period ends, ...).
+        TypeError: a cooldown's length without a cooldown, or in both units.
 
     Example:
         >>> from pytorch_warmup.cli import composition
@@ -184,6 +215,10 @@ def composition(
         >>> result = preview(composition("constant", 10, "linear", warmup_period=4), 10)
         >>> result.warmup, result.lrs[0][:5]
         ('LinearWarmup', [0.25, 0.5, 0.75, 1.0, 1.0])
+        >>> wsd = composition("constant", 10, "linear", warmup_period=4, cooldown="linear",
+        ...                   cooldown_updates=4)
+        >>> preview(wsd, 10).lrs[0]  # warmup, stable, cooldown over updates 7 to 10
+        [0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
     """
     if scheduler not in _catalog.SCHEDULERS:
         choices = ", ".join(_catalog.SCHEDULERS)
@@ -195,14 +230,51 @@ def composition(
         if entry.tuned is None:
             raise ValueError(f"the {entry.label} takes its period from beta2, not warmup_period")
     schedulers = _catalog.SCHEDULERS[scheduler]
+    plan = _cooldown_plan(
+        cooldown, cooldown_fraction, cooldown_updates, cooldown_final, total_steps
+    )
 
     def build(model: torch.nn.Module) -> dict[str, Any]:
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, beta2))
         inner = schedulers.build(optimizer, total_steps)
         made = entry.build(optimizer, warmup_period)
+        if plan is not None:
+            made.cool_down(**plan)
         return {"optimizer": optimizer, "step": WarmupLR(inner, made).step, "warmup": made}
 
+    if plan is not None:  # what the warmup refuses, refused now rather than in preview()
+        build(torch.nn.Linear(1, 1))
     return build
+
+
+def _cooldown_plan(
+    shape: str | None,
+    fraction: float | None,
+    updates: int | None,
+    final: float,
+    total_steps: int,
+) -> dict[str, Any] | None:
+    """The keyword arguments of ``cool_down()`` for :func:`composition`, or ``None``."""
+    if shape is None:
+        if fraction is not None or updates is not None:
+            raise TypeError("a cooldown's length (fraction or updates) needs a cooldown shape")
+        return None
+    if shape not in _catalog.COOLDOWN_SHAPES:
+        choices = ", ".join(_catalog.COOLDOWN_SHAPES)
+        raise ValueError(f"cooldown must be one of {choices}, got {shape!r}")
+    if (fraction is None) == (updates is None):
+        raise TypeError("give the cooldown's length as a fraction of the updates or as updates")
+    plan: dict[str, Any] = {"shape": shape, "final": final}
+    if fraction is not None:
+        plan.update(last_fraction=fraction, total_updates=total_steps)
+    else:
+        over = _checks.as_int(updates, "cooldown_updates", minimum=1)
+        if over > total_steps:
+            raise ValueError(
+                f"a cooldown over {over} updates is longer than the {total_steps} updates"
+            )
+        plan.update(over_updates=over, after_update=total_steps - over)
+    return plan
 
 
 # -- the report -------------------------------------------------------------------
@@ -213,7 +285,30 @@ def _warmup_summary(result: SchedulePreview) -> str:
         return "no warmup of this package"
     shown = ", ".join(f"{p:g}" for p in sorted(set(result.warmup_periods)))
     what = "effective warmup period" if result.period_is_effective else "warmup period"
-    return f"{result.warmup} ({what} {shown} updates)"
+    return f"{result.warmup} ({what} {shown} updates){_beyond_summary(result)}"
+
+
+def describe_cooldown(cooldown: Mapping[str, Any]) -> str:
+    """A cooldown in words: ``"1-sqrt cooldown over updates 8001-10000 to 0"``.
+
+    Example:
+        >>> from pytorch_warmup.cli._cmd_preview import describe_cooldown
+        >>> plan = {"after_update": 8000, "over_updates": 2000, "shape": "1-sqrt", "final": 0.0}
+        >>> describe_cooldown(plan)
+        '1-sqrt cooldown over updates 8001-10000 to 0'
+    """
+    after, over = cooldown["after_update"], cooldown["over_updates"]
+    return (
+        f"{cooldown['shape']} cooldown over updates {after + 1}-{after + over} "
+        f"to {cooldown['final']:g}"
+    )
+
+
+def _beyond_summary(result: SchedulePreview) -> str:
+    """The rewarms and cooldowns of a preview, in update order, for the report's first line."""
+    events = [(c["after_update"], describe_cooldown(c)) for c in result.cooldowns]
+    events += [(r, f"rewarmed after update {r}") for r in result.rewarms]
+    return "".join(f", {text}" for _, text in sorted(events))
 
 
 def _marks(result: SchedulePreview, g: int) -> dict[int, str]:
@@ -228,6 +323,15 @@ def _marks(result: SchedulePreview, g: int) -> dict[int, str]:
                 marks[near] = " (omega >= 0.99)"
         elif 1 <= round(result.warmup_periods[g]) <= n:
             marks.setdefault(round(result.warmup_periods[g]), "")
+    for cooldown in result.cooldowns:
+        after, end = cooldown["after_update"], cooldown["after_update"] + cooldown["over_updates"]
+        if 1 <= after <= n:
+            marks[after] = marks.get(after, "") + " (before the cooldown)"
+        if end <= n:
+            marks[end] = marks.get(end, "") + " (cooldown end)"
+    for rewarm in result.rewarms:
+        if rewarm < n:
+            marks[rewarm + 1] = marks.get(rewarm + 1, "") + " (rewarm)"
     peak = _first_peak(lrs) + 1
     marks[peak] = marks.get(peak, "") + " (peak)"
     return marks
@@ -297,10 +401,7 @@ def _model(spec: str) -> torch.nn.Module:
 
 def _cmd_preview(args: argparse.Namespace) -> int:
     output = check_output_file(args.output) if args.output is not None else None
-    if args.csv is not None:
-        if args.csv.is_dir():
-            raise UsageError(f"--csv {str(args.csv)!r} is a directory")
-        check_writable_dir(args.csv.parent, f"--csv {str(args.csv)!r}")
+    _check_csv(args.csv)
     if output is not None:
         require("matplotlib", "preview --output")
     build = _load(args.build)
@@ -333,15 +434,56 @@ def plot_schedule(args: argparse.Namespace) -> int:
             f"--warmup {entry.name} needs --beta2 > {entry.min_beta2:g} "
             f"({entry.min_beta2_reason}), got {beta2:g}"
         )
-    default = Path(f"schedule_{args.scheduler}_{entry.name}.png")
+    given = [f"--{o.replace('_', '-')}" for o in _COOLDOWN_OPTIONS if getattr(args, o) is not None]
+    if args.cooldown is None and given:
+        raise UsageError(f"{given[0]} goes with --cooldown SHAPE")
+    if args.cooldown is not None and (args.cooldown_fraction is None) == (
+        args.cooldown_updates is None
+    ):
+        raise UsageError(
+            "--cooldown needs its length: --cooldown-fraction F (of --total-steps) or "
+            "--cooldown-updates D, one of them"
+        )
+    final = args.cooldown_final_factor if args.cooldown_final_factor is not None else 0.0
+    if args.cooldown == "exponential" and final == 0.0:
+        raise UsageError(
+            "--cooldown exponential needs --cooldown-final-factor above 0 (it decays to it "
+            "geometrically), e.g. 0.01"
+        )
+    suffix = f"_{args.cooldown}" if args.cooldown is not None else ""
+    default = Path(f"schedule_{args.scheduler}_{entry.name}{suffix}.png")
     output = check_output_file(args.output or default)
+    csv_path = _check_csv(args.csv)
     require("matplotlib", "plot")
-    build = composition(
-        args.scheduler, args.total_steps, entry.name, warmup_period=args.warmup_period, beta2=beta2
-    )
+    try:
+        build = composition(
+            args.scheduler,
+            args.total_steps,
+            entry.name,
+            warmup_period=args.warmup_period,
+            beta2=beta2,
+            cooldown=args.cooldown,
+            cooldown_fraction=args.cooldown_fraction,
+            cooldown_updates=args.cooldown_updates,
+            cooldown_final=final,
+        )
+    except (TypeError, ValueError) as e:  # the cooldown, as the warmup refused it
+        raise UsageError(f"--cooldown {args.cooldown}: {e}") from None
     result = preview(build, args.total_steps)
-    result.name = f"{args.scheduler} schedule under the {entry.describe(beta2, args.warmup_period)}"
-    return _write_preview(result, output, None, strict=False)
+    name = f"{args.scheduler} schedule under the {entry.describe(beta2, args.warmup_period)}"
+    if args.cooldown is not None:
+        name += f" and a {args.cooldown} cooldown"
+    result.name = name
+    return _write_preview(result, output, csv_path, strict=False)
+
+
+def _check_csv(csv_path: Path | None) -> Path | None:
+    """``--csv FILE``: a file in a writable folder, checked before any work."""
+    if csv_path is not None:
+        if csv_path.is_dir():
+            raise UsageError(f"--csv {str(csv_path)!r} is a directory")
+        check_writable_dir(csv_path.parent, f"--csv {str(csv_path)!r}")
+    return csv_path
 
 
 # -- parsers ----------------------------------------------------------------------
@@ -373,6 +515,59 @@ def add_scheduler_options(plot: argparse.ArgumentParser) -> None:
         metavar="P",
         help="with --scheduler and --warmup linear or exponential: the period in updates",
     )
+    plot.add_argument(
+        "--cooldown",
+        choices=list(_catalog.COOLDOWN_SHAPES),
+        metavar="SHAPE",
+        help="with --scheduler: the warmup's cool_down() at the end of the training, of this "
+        f"shape ({', '.join(_catalog.COOLDOWN_SHAPES)}), over --cooldown-fraction or "
+        "--cooldown-updates; with --scheduler constant, warmup-stable-decay (WSD)",
+    )
+    plot.add_argument(
+        "--cooldown-fraction",
+        type=_fraction,
+        metavar="F",
+        help="with --cooldown: its length as a fraction of --total-steps, in (0, 1] (0.2: the "
+        "last 20%% of the updates)",
+    )
+    plot.add_argument(
+        "--cooldown-updates",
+        type=number("count"),
+        metavar="D",
+        help="with --cooldown: its length as a number of updates (the last D updates)",
+    )
+    plot.add_argument(
+        "--cooldown-final-factor",
+        type=_factor,
+        metavar="X",
+        help="with --cooldown: the factor of the rate at its end, in [0, 1] (default: 0; "
+        "exponential needs more than 0)",
+    )
+    plot.add_argument(
+        "--csv",
+        type=path,
+        metavar="FILE",
+        help="with --scheduler: also write the learning rate of every update to this CSV file",
+    )
+
+
+def _fraction(text: str) -> float:
+    """The argparse type of a fraction in (0, 1]."""
+    value = _factor(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
+    return value
+
+
+def _factor(text: str) -> float:
+    """The argparse type of a factor in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
 
 
 def add_parser(sub: Any) -> None:

@@ -9,11 +9,14 @@ each of these configurations:
 * untuned linear warmup (:class:`~pytorch_warmup.UntunedLinearWarmup`);
 * untuned exponential warmup (:class:`~pytorch_warmup.UntunedExponentialWarmup`);
 * RAdam warmup (:class:`~pytorch_warmup.RAdamWarmup`);
-* :class:`torch.optim.RAdam` without warmup.
+* :class:`torch.optim.RAdam` without warmup;
+* warmup-stable-decay (WSD): the untuned linear warmup, a constant rate and the
+  warmup's 1-sqrt cooldown over the last 20 % of the steps, instead of the
+  cosine (the named schedule ``"wsd"`` of :data:`pytorch_warmup._catalog.RECIPES`).
 
 Every configuration starts from the same initial weights and sees the same
 batches in the same order (both follow the seed), under the same cosine LR
-schedule, so the runs differ only by the warmup. This module needs only torch;
+schedule but for WSD, so the first five differ only by the warmup. This module needs only torch;
 the progress bars (tqdm) and the plots (matplotlib) are imported lazily by the
 ``demo`` command (:mod:`pytorch_warmup.cli._cmd_demo`). It is an application of
 the library, not a part of it: it uses only the public warmup classes, through
@@ -42,6 +45,7 @@ __all__ = [
     "DemoSettings",
     "RunResult",
     "Summary",
+    "describe_recipes",
     "load_corpus",
     "mean_validation",
     "run_demo",
@@ -52,9 +56,14 @@ __all__ = [
 _WARMUPS: dict[str, _catalog.NamedWarmup] = {w.label: w for w in _catalog.WARMUPS.values()}
 """The configurations with a warmup, named by their labels, each untuned (from beta2)."""
 
-CONFIGURATIONS: tuple[str, ...] = ("no warmup", *_WARMUPS, "RAdam optimizer")
+_RECIPES: dict[str, _catalog.NamedRecipe] = {r.label: r for r in _catalog.RECIPES.values()}
+"""The configurations with a whole schedule of their own (WSD), named by their labels."""
+
+CONFIGURATIONS: tuple[str, ...] = ("no warmup", *_WARMUPS, "RAdam optimizer", *_RECIPES)
 """The compared configurations, in table order: no warmup, each named warmup of
-:data:`pytorch_warmup._catalog.WARMUPS`, and :class:`torch.optim.RAdam`."""
+:data:`pytorch_warmup._catalog.WARMUPS` under the cosine schedule,
+:class:`torch.optim.RAdam`, and each named schedule of
+:data:`pytorch_warmup._catalog.RECIPES` (WSD)."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +282,17 @@ def _optimizer(config: str, model: nn.Module, settings: DemoSettings) -> torch.o
 def _schedule_step(
     config: str, optimizer: torch.optim.Optimizer, settings: DemoSettings
 ) -> Callable[[], None]:
-    """What follows ``optimizer.step()``: the cosine step, in the warmup's ``dampening()``."""
+    """What follows ``optimizer.step()``: the schedulers' step, in the warmup's ``dampening()``."""
+    recipe = _RECIPES.get(config)
+    if recipe is not None:  # its own schedulers, and the warmup with its cooldown
+        schedulers, made = recipe.build(optimizer, settings.steps)
+
+        def recipe_step() -> None:
+            with made.dampening():
+                for scheduler in schedulers:
+                    scheduler.step()
+
+        return recipe_step
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=settings.steps, eta_min=settings.lr / 10
     )
@@ -287,6 +306,30 @@ def _schedule_step(
             cosine.step()
 
     return step
+
+
+def describe_recipes(settings: DemoSettings) -> list[str]:
+    """One line per named schedule of the demo: what it is, in steps, for these settings."""
+    lines = []
+    for label, recipe in _RECIPES.items():
+        parameter = torch.zeros(1, requires_grad=True)
+        optimizer = _optimizer(label, nn.ParameterList([parameter]), settings)
+        _, warmup = recipe.build(optimizer, settings.steps)
+        period = warmup._period_in_steps()
+        span = recipe.cooldown_span(settings.steps, period)
+        if span is None:
+            cooldown = f"no cooldown: the {settings.steps} steps end inside the warmup"
+        else:
+            after, over = span
+            cooldown = f"{recipe.cooldown} cooldown over steps {after + 1}-{after + over}"
+            if span != recipe.cooldown_span(settings.steps, None):
+                cooldown += " (from the warmup's end: the run is too short for the last "
+                cooldown += f"{recipe.cooldown_fraction:.0%})"
+        lines.append(
+            f"{label}: {_catalog.WARMUPS[recipe.warmup].label} warmup ({period} steps), "
+            f"{recipe.scheduler} rate, {cooldown}"
+        )
+    return lines
 
 
 def _update(

@@ -4,15 +4,18 @@ Drawn by :meth:`pytorch_warmup.preview.SchedulePreview.plot` (and so by
 ``pytorch-warmup preview -o`` and ``plot --scheduler``):
 
 * one line per param group, and dotted, the LR schedulers' own rate (the rate
-  divided by :math:`\omega_t`); one panel per group when the groups' rates
-  differ tenfold or more, and a log scale when the rate used stays ten times
-  or more below the schedulers' own (a warmup that never gets anywhere);
+  divided by :math:`\omega_t`, and by a cooldown's factor :math:`c_t`); one
+  panel per group when the groups' rates differ tenfold or more, and a log
+  scale when the rate used stays ten times or more below the schedulers' own
+  (a warmup that never gets anywhere);
 * the warmup shaded where it is in updates, from the factors the updates
   really used: up to the update where :math:`\omega_t` reaches 1 (a linear
   warmup, even one stepped once per epoch), or over the effective warmup
   period :math:`\sum_t (1-\omega_t)` of a warmup that approaches 1 without
   reaching it (exponential, RAdam), with the updates where :math:`\omega_t`
-  reaches 0.9 and 0.99 marked;
+  reaches 0.9 and 0.99 marked; after each rewarm, the warmup again;
+* each cooldown of the warmup (``cool_down()``) shaded in another colour, over
+  the updates it runs, and each rewarm marked by a dashed line;
 * the epochs (dashed), and each finding (red, with its code);
 * a title that names the schedule, the number of updates and the findings.
 """
@@ -20,7 +23,7 @@ Drawn by :meth:`pytorch_warmup.preview.SchedulePreview.plot` (and so by
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -70,36 +73,72 @@ class SchedulePreview(Protocol):
     def period_is_effective(self) -> bool: ...
     @property
     def num_updates(self) -> int: ...
+    @property
+    def cooldowns(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def rewarms(self) -> Sequence[int]: ...
+    @property
+    def cooldown_factors(self) -> Sequence[float] | None: ...
 
 
 @dataclass(frozen=True)
 class _Span:
-    """The warmup of one param group in the figure: a band from 0 to ``stop``, and marks."""
+    """A phase in the figure: a band from ``start`` to ``stop`` (updates), and marks."""
 
     stop: float
     label: str
     marks: tuple[tuple[int, str], ...] = ()
+    start: float = 0.0
 
 
-def _span(result: SchedulePreview, g: int) -> _Span | None:
-    """Where the warmup of group ``g`` is, in updates, from the factors the updates used."""
+def _span(result: SchedulePreview, g: int, start: int = 0) -> _Span | None:
+    """Where the warmup of group ``g`` that starts after ``start`` updates is, in updates.
+
+    From the factors the updates used, up to the next rewarm (or the end).
+    """
     if result.factors is None:
         return None
-    omega, n = result.factors[g], result.num_updates
+    n = result.num_updates
+    stop = min((r for r in result.rewarms if r > start), default=n)
+    omega = result.factors[g][start:stop]
+    since = f" after the rewarm after update {start}" if start else ""
     if not result.period_is_effective:
-        end = next((t + 1 for t, w in enumerate(omega) if w >= 1.0), None)
+        end = next((start + t + 1 for t, w in enumerate(omega) if w >= 1.0), None)
         if end is None:
+            last = f"ω = {omega[-1]:.3g} at update {stop}"
+            if start:
+                return _Span(stop, f"warmup{since} (ω < 1): {last}", start=start)
             return _Span(n, f"warmup (ω < 1): all {n} updates, ω = {omega[-1]:.3g} at the last")
-        return _Span(end, f"warmup (ω < 1): until update {end}")
+        return _Span(end, f"warmup{since} (ω < 1): until update {end}", start=start)
     total = math.fsum(1.0 - w for w in omega)
     marks = []
     for level in _LEVELS:
-        first = next((t + 1 for t, w in enumerate(omega) if w >= level), None)
+        first = next((start + t + 1 for t, w in enumerate(omega) if w >= level), None)
         if first is not None:
             marks.append((first, f"ω ≥ {level:g} from update {first}"))
     cut = " (the run ends first)" if omega[-1] < _LEVELS[-1] else ""
-    label = f"effective warmup period Σ(1−ω) = {total:.4g} updates{cut}"
-    return _Span(min(total, n), label, tuple(marks))
+    label = f"effective warmup period{since} Σ(1−ω) = {total:.4g} updates{cut}"
+    return _Span(min(start + total, stop), label, tuple(marks), start)
+
+
+def _cooldown_spans(result: SchedulePreview) -> list[_Span]:
+    """Where each cooldown runs, in updates: from its start to its end, a rewarm or the end."""
+    n, spans = result.num_updates, []
+    for cooldown in result.cooldowns:
+        after, over = int(cooldown["after_update"]), int(cooldown["over_updates"])
+        if after >= n:
+            continue
+        end = after + over
+        cut = min((r for r in result.rewarms if r > after), default=None)
+        what = f"cooldown ({cooldown['shape']}, factor 1 → {cooldown['final']:g})"
+        if cut is not None and cut < end:
+            label, stop = f"{what}: updates {after + 1}-{cut}, ended by the rewarm", cut
+        elif end > n:
+            label, stop = f"{what}: updates {after + 1}-{end}, beyond the run", n
+        else:
+            label, stop = f"{what}: updates {after + 1}-{end}", end
+        spans.append(_Span(stop, label, start=after))
+    return spans
 
 
 def _panels(result: SchedulePreview) -> list[list[int]]:
@@ -113,11 +152,12 @@ def _panels(result: SchedulePreview) -> list[list[int]]:
 
 
 def _plain(result: SchedulePreview, g: int) -> list[float] | None:
-    r"""The schedulers' own rate of group ``g``: the rate divided by :math:`\omega_t`."""
+    r"""The schedulers' own rate of group ``g``: the rate divided by :math:`\omega_t c_t`."""
     if result.factors is None:
         return None
-    pairs = zip(result.lrs[g], result.factors[g], strict=True)
-    return [lr / w if w > 0.0 else math.nan for lr, w in pairs]
+    cooldown = result.cooldown_factors or [1.0] * result.num_updates
+    pairs = zip(result.lrs[g], result.factors[g], cooldown, strict=True)
+    return [lr / (w * c) if w * c > 0.0 else math.nan for lr, w, c in pairs]
 
 
 def _draw_rates(ax: Any, result: SchedulePreview, groups: Sequence[int]) -> None:
@@ -129,20 +169,21 @@ def _draw_rates(ax: Any, result: SchedulePreview, groups: Sequence[int]) -> None
         plain = _plain(result, g)
         if plain is not None:
             first = g == groups[0]
+            without = "the warmup and the cooldown" if result.cooldowns else "the warmup"
             ax.plot(t, plain, color=f"C{g}", linewidth=1.0, linestyle=":",
-                    label="without the warmup" if first else None)  # fmt: skip
+                    label=f"without {without}" if first else None)  # fmt: skip
 
 
 def _draw_warmup(ax: Any, spans: Sequence[_Span | None], top: bool) -> None:
     """The warmup bands (one per distinct span) and the marks of :data:`_LEVELS`."""
-    drawn: set[float] = set()
+    drawn: set[tuple[float, float]] = set()
     marked: set[int] = set()
     for span in spans:
-        if span is None or span.stop in drawn:
+        if span is None or (span.start, span.stop) in drawn:
             continue
         label = span.label if not drawn else None
-        drawn.add(span.stop)
-        ax.axvspan(0, span.stop, color="0.85", alpha=0.5, zorder=0, label=label)
+        drawn.add((span.start, span.stop))
+        ax.axvspan(span.start, span.stop, color="0.85", alpha=0.5, zorder=0, label=label)
         for update, text in span.marks:
             if update in marked:
                 continue
@@ -152,6 +193,23 @@ def _draw_warmup(ax: Any, spans: Sequence[_Span | None], top: bool) -> None:
                 ax.annotate(text, (update, 0.03), xycoords=("data", "axes fraction"),
                             xytext=(3, 0), textcoords="offset points", rotation=90,
                             fontsize=7, color="0.3", va="bottom")  # fmt: skip
+
+
+def _draw_beyond(ax: Any, result: SchedulePreview, top: bool) -> None:
+    """The cooldown bands, and a dashed line at each rewarm (labelled in the top panel)."""
+    for index, span in enumerate(_cooldown_spans(result)):
+        ax.axvspan(span.start, span.stop, color="tab:purple", alpha=0.12, zorder=0,
+                   label=span.label if index < 2 else None)  # fmt: skip
+    for index, rewarm in enumerate(result.rewarms):
+        if rewarm >= result.num_updates:
+            continue
+        ax.axvline(rewarm, color="tab:green", linewidth=1.0, linestyle="--", zorder=1,
+                   label="rewarm" if index == 0 else None)  # fmt: skip
+        if top:
+            ax.annotate(f"rewarm after update {rewarm}", (rewarm, 0.03),
+                        xycoords=("data", "axes fraction"), xytext=(-3, 0),
+                        textcoords="offset points", rotation=90, fontsize=7,
+                        color="tab:green", va="bottom", ha="right")  # fmt: skip
 
 
 def _draw_epochs(ax: Any, result: SchedulePreview) -> None:
@@ -209,10 +267,12 @@ def plot_preview(result: SchedulePreview, path: Path, title: str | None = None) 
     height = FIGURE_SIZE[1] if len(panels) == 1 else 130 + 190 * len(panels)
     fig = figure(height=height)
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    spans = [_span(result, g) for g in range(len(result.lrs))]
+    starts = [0, *(r for r in result.rewarms if r < result.num_updates)]
+    spans = [[_span(result, g, start) for start in starts] for g in range(len(result.lrs))]
     for i, (ax, groups) in enumerate(zip(axes, panels, strict=True)):
         _draw_rates(ax, result, groups)
-        _draw_warmup(ax, [spans[g] for g in groups], top=i == 0)
+        _draw_warmup(ax, [span for g in groups for span in spans[g]], top=i == 0)
+        _draw_beyond(ax, result, top=i == 0)
         _draw_epochs(ax, result)
         _draw_findings(ax, result, top=i == 0)
         _scale(ax, result, groups)
