@@ -142,6 +142,9 @@ def run(want: set[str], quick: bool) -> dict[str, Any]:
         ):
             paths["original"] = original
         cache = os.path.join(tmp, "pycache")  # the bytecode of the imports measured
+        if "import" in want:  # as many modules as this package loads, empty
+            loaded = len(imports.modules(paths["this"], cache)["modules"])
+            paths["empty"] = imports.empty_package(os.path.join(tmp, "empty"), loaded)
         smoke()
         counts = run_counts(count_jobs(want, quick, paths, cache))
         if "attached" in want:

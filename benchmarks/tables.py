@@ -146,8 +146,12 @@ def ops(data: dict[str, Any]) -> list[str]:
 
 def imports(data: dict[str, Any]) -> list[str]:
     imp = data.get("import", {})
-    names = [n for n in ("this", "original") if n in imp]
-    labels = {"this": f"this package ({imp.get('this', {}).get('version')})", "original": "0.2.0"}
+    names = [n for n in ("this", "original", "empty") if n in imp]
+    labels = {
+        "this": f"this package ({imp.get('this', {}).get('version')})",
+        "original": "0.2.0",
+        "empty": f"{len(imp.get('this', {}).get('modules', []))} empty modules",
+    }
     out = _head("", *(labels[n] for n in names))
     out.append(
         _row(
@@ -156,7 +160,13 @@ def imports(data: dict[str, Any]) -> list[str]:
         )
     )
     if "ratio" in imp:
-        out.append(_row("× the original's instructions", f"{imp['ratio']:.2f}×", ""))
+        original = imp["original"]["instructions"]
+        ratios = [
+            f"{imp[n]['instructions'] / original:.2f}×" if n != "original" else "1×"
+            for n in names
+            if imp[n]["instructions"]
+        ]
+        out.append(_row("× the original's instructions", *ratios))
     out.append(
         _row(
             "modules loaded that `import torch` did not",
@@ -173,7 +183,8 @@ def imports(data: dict[str, Any]) -> list[str]:
     )
     out += [
         "",
-        "Modules: " + "; ".join(f"{labels[n]}: {', '.join(imp[n]['modules'])}" for n in names),
+        "Modules: "
+        + "; ".join(f"{labels[n]}: {', '.join(imp[n]['modules'])}" for n in names if n != "empty"),
     ]
     return out
 
@@ -214,17 +225,33 @@ def memory(data: dict[str, Any]) -> list[str]:
     return out
 
 
+README_ROWS = ["attached", "dampening", "SequentialLR", "wsd-ours", "wsd-lambda"]
+
+
 def readme(data: dict[str, Any]) -> list[str]:
+    """One param group: each way's cost as a multiple of ``cosine.step()``, instructions
+    and (in brackets) thread CPU time; the bare ``cosine.step()`` on the first row."""
     one = _cases(data.get("attached", []), 1)
-    out = _head("attached warmup, one param group", "× `cosine.step()`", "goal")
-    for phase, lr in COLUMNS:
-        fig = one.get((phase, lr), {}).get("attached", {})
-        now = f"{fig['ratio']:.2f}×" if "ratio" in fig else "–"
-        when = "during the warmup" if phase == "warmup" else "after the warmup"
-        out.append(_row(f"{when}, {lr} lr", now, f"≤ {_goal(phase, lr):.2f}×"))
-    imp = data.get("import", {})
-    now = f"{imp['ratio']:.1f}× 0.2.0's" if "ratio" in imp else "–"
-    out.append(_row("`import pytorch_warmup` (instructions)", now, "≤ 2×"))
+    labels = dict(ROWS)
+    out = _head("one param group", *(f"{p}, {lr} lr" for p, lr in COLUMNS))
+    base = [one.get(col, {}).get("cosine", {}) for col in COLUMNS]
+    out.append(
+        _row(
+            "bare `cosine.step()`",
+            *(
+                f"{f['instructions']:,.0f} instr. ({f['cpu_us']['median']:.1f} µs)"
+                if "instructions" in f
+                else "–"
+                for f in base
+            ),
+        )
+    )
+    for name in README_ROWS:
+        cells = []
+        for col in COLUMNS:
+            f = one.get(col, {}).get(name, {})
+            cells.append(f"{f['ratio']:+.2f}× ({f['cpu_ratio']:+.2f}×)" if "ratio" in f else "–")
+        out.append(_row(labels[name], *cells))
     return out
 
 

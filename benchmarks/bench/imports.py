@@ -59,6 +59,24 @@ def install_original(into: str) -> str | None:
     return into
 
 
+def empty_package(into: str, modules: int) -> str:
+    """A ``pytorch_warmup`` of ``modules`` modules that hold one assignment each, in ``into``.
+
+    Its import is what loading that many modules costs whatever they hold: the import
+    system's part, which a package split into more modules pays per module.
+    """
+    package = os.path.join(into, "pytorch_warmup")
+    os.makedirs(package, exist_ok=True)
+    names = [f"m{i}" for i in range(1, modules)]
+    for name in names:
+        with open(os.path.join(package, f"{name}.py"), "w", encoding="utf-8") as f:
+            f.write("x = 1\n")
+    with open(os.path.join(package, "__init__.py"), "w", encoding="utf-8") as f:
+        f.writelines(f"from . import {name}\n" for name in names)
+        f.write(f'__version__ = "{modules} empty modules"\n')
+    return into
+
+
 def _env(path: str, cache: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return env | {"PYTHONPATH": path, "PYTHONPYCACHEPREFIX": cache}

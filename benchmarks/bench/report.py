@@ -123,7 +123,7 @@ def print_import(imp: dict[str, Any]) -> None:
     print("Instructions of the import alone (callgrind, bytecode cached, warm), and the")
     print("modules it loads that import torch did not:")
     print()
-    for name in ("this", "original"):
+    for name in ("this", "original", "empty"):
         if name not in imp:
             print(f"{name:<9} not measured")
             continue
@@ -134,6 +134,9 @@ def print_import(imp: dict[str, Any]) -> None:
         print(f"{'':<19}{', '.join(r['modules'])}")
     if "ratio" in imp:
         print(f"this / original: {imp['ratio']:.2f}x (goal <= 2x)")
+    if imp.get("empty", {}).get("instructions") and "original" in imp:
+        empty = imp["empty"]["instructions"] / imp["original"]["instructions"]
+        print(f"empty modules alone / original: {empty:.2f}x (the import system's part)")
     wall = imp["wall_ms"]
     cells = ", ".join(
         f"{name} {w['median']:.1f} ms [{w['q1']:.1f}..{w['q3']:.1f}]" for name, w in wall.items()

@@ -119,7 +119,7 @@ ATTACHED = [
     "dampening",
     "floor",
     "SequentialLR",
-    "wsd-ours",
+    *(["wsd-ours"] if v.HAS_COOLDOWN else []),  # absent from versions before cool_down()
     "wsd-lambda",
 ]
 

@@ -152,6 +152,9 @@ def wsd_ours(opt: torch.optim.Optimizer, period: int) -> tuple[Step, Any]:
     return nothing, warmup
 
 
+HAS_COOLDOWN = hasattr(pw.BaseWarmup, "cool_down")
+"""False for the versions this harness also measures that predate ``cool_down()``."""
+
 STATEMENTS: dict[str, Statement] = {
     "cosine": cosine,
     "dampening": dampening,
