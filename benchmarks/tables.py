@@ -65,23 +65,32 @@ def run(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _verdict(now: float, goal: float) -> str:
+    return "met" if now <= goal else "not met"
+
+
 def goals(data: dict[str, Any]) -> list[str]:
-    out = _head("goal", "now", right=1)
+    out = _head("goal", "now", "", right=1)
     one = _cases(data.get("attached", []), 1)
     for phase, lr in COLUMNS:
         fig = one.get((phase, lr), {}).get("attached", {})
         when = "during the warmup" if phase == "warmup" else "after the warmup"
-        now = f"{fig['ratio']:.2f}×" if "ratio" in fig else "–"
+        goal = _goal(phase, lr)
+        now, verdict = "–", ""
+        if "ratio" in fig:
+            now, verdict = f"{fig['ratio']:.3f}×", _verdict(fig["ratio"], goal)
         out.append(
             _row(
-                f"attached warmup, one {lr} lr, {when}: at most {_goal(phase, lr):.2f}× "
-                "a bare `cosine.step()`",
+                f"attached warmup, one {lr} lr, {when}: at most {goal:.2f}× a bare `cosine.step()`",
                 now,
+                verdict,
             )
         )
     imp = data.get("import", {})
-    now = f"{imp['ratio']:.1f}×" if "ratio" in imp else "–"
-    out.append(_row("`import pytorch_warmup`: at most 2× the original 0.2.0", now))
+    now, verdict = "–", ""
+    if "ratio" in imp:
+        now, verdict = f"{imp['ratio']:.2f}×", _verdict(imp["ratio"], 2.0)
+    out.append(_row("`import pytorch_warmup`: at most 2× the original 0.2.0", now, verdict))
     return out
 
 
