@@ -15,8 +15,9 @@ import argparse
 import json
 from typing import Any
 
+from bench.report import TIGHT
+
 ATTACHED = ("attached", "dampening", "floor", "SequentialLR", "wsd-ours", "wsd-lambda")
-TIGHT = ("dampening", "WarmupLR", "SequentialLR", "LambdaLR", "empty-with")
 BASELINES = {"cosine": "bare `cosine.step()`", "update": "`optimizer.step(); cosine.step()`"}
 
 

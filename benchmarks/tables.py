@@ -16,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.report import COLUMNS, IMPORT_GOAL, TIGHT, goal
+
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "docs" / "performance.md", ROOT / "README.md"]
 BLOCK = re.compile(r"(<!-- bench:(\S+) -->\n)(.*?)(<!-- /bench:\2 -->)", re.DOTALL)
 
-COLUMNS = [("warmup", "float"), ("warmup", "tensor"), ("after", "float"), ("after", "tensor")]
 ROWS = [
     ("cosine", "bare `cosine.step()`"),
     ("update", "`optimizer.step()` + `cosine.step()`"),
@@ -31,9 +32,6 @@ ROWS = [
     ("wsd-ours", "WSD from this library's factors instead"),
     ("wsd-lambda", "WSD as a hand-written `LambdaLR` instead"),
 ]
-GOALS = {("warmup", "float"): 0.5, ("warmup", "tensor"): 0.4}
-AFTER_GOAL = 0.15
-TIGHT = ["dampening", "WarmupLR", "SequentialLR", "LambdaLR", "empty-with"]
 TRAINING = ["dampening", "WarmupLR", "attached", "SequentialLR", "LambdaLR"]
 
 
@@ -51,10 +49,6 @@ def _cases(rows: list[dict[str, Any]], groups: int) -> dict[tuple[str, str], Any
     return {(r["phase"], r["lr"]): r["variants"] for r in rows if r["groups"] == groups}
 
 
-def _goal(phase: str, lr: str) -> float:
-    return GOALS.get((phase, lr), AFTER_GOAL)
-
-
 def run(data: dict[str, Any]) -> list[str]:
     env = data["environment"]
     load = f"{env['load_average'][0]:.1f} to {env['load_average_end'][0]:.1f}"
@@ -65,8 +59,8 @@ def run(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _verdict(now: float, goal: float) -> str:
-    return "met" if now <= goal else "not met"
+def _verdict(now: float, limit: float) -> str:
+    return "met" if now <= limit else "not met"
 
 
 def goals(data: dict[str, Any]) -> list[str]:
@@ -75,13 +69,14 @@ def goals(data: dict[str, Any]) -> list[str]:
     for phase, lr in COLUMNS:
         fig = one.get((phase, lr), {}).get("attached", {})
         when = "during the warmup" if phase == "warmup" else "after the warmup"
-        goal = _goal(phase, lr)
+        limit = goal(phase, lr)
         now, verdict = "–", ""
         if "ratio" in fig:
-            now, verdict = f"{fig['ratio']:.3f}×", _verdict(fig["ratio"], goal)
+            now, verdict = f"{fig['ratio']:.3f}×", _verdict(fig["ratio"], limit)
         out.append(
             _row(
-                f"attached warmup, one {lr} lr, {when}: at most {goal:.2f}× a bare `cosine.step()`",
+                f"attached warmup, one {lr} lr, {when}: at most {limit:.2f}× a bare "
+                "`cosine.step()`",
                 now,
                 verdict,
             )
@@ -89,8 +84,9 @@ def goals(data: dict[str, Any]) -> list[str]:
     imp = data.get("import", {})
     now, verdict = "–", ""
     if "ratio" in imp:
-        now, verdict = f"{imp['ratio']:.2f}×", _verdict(imp["ratio"], 2.0)
-    out.append(_row("`import pytorch_warmup`: at most 2× the original 0.2.0", now, verdict))
+        now, verdict = f"{imp['ratio']:.2f}×", _verdict(imp["ratio"], IMPORT_GOAL)
+    what = f"`import pytorch_warmup`: at most {IMPORT_GOAL:g}× the original 0.2.0"
+    out.append(_row(what, now, verdict))
     return out
 
 
